@@ -1,0 +1,79 @@
+import { ParseError } from './errors.js';
+
+/**
+ * Random-access bytes: a file, a range of a disk image, or a buffer. One parser serves tests
+ * (fromBytes) and multi-GB images (image/file-source.ts) alike. `read` returns exactly `length`
+ * bytes or throws ParseError('PARSE_TRUNCATED'); it never returns bytes outside the source.
+ */
+export interface ByteSource {
+  readonly size: number;
+  /** Absolute offset of byte 0 of this source in the outermost input (for error messages). */
+  readonly base: number;
+  /** What this source is, for error messages ("disk.raw", "ESP partition"). */
+  readonly name: string;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Largest single read a parser may ask for; larger ranges must be streamed with chunks(). */
+export const MAX_READ = 64 * 1024 * 1024;
+
+export function checkRange(src: ByteSource, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > src.size) {
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      src.name,
+      src.base + Math.max(0, Math.min(Number.isSafeInteger(offset) ? offset : 0, src.size)),
+      `range [${offset}, +${length}) is outside the ${src.size}-byte input`,
+    );
+  }
+  if (length > MAX_READ) {
+    throw new ParseError('PARSE_LIMIT', src.name, src.base + offset, `single read of ${length} bytes exceeds ${MAX_READ}`);
+  }
+}
+
+export function fromBytes(bytes: Uint8Array, name = 'input', base = 0): ByteSource {
+  return {
+    size: bytes.byteLength,
+    base,
+    name,
+    async read(offset, length) {
+      checkRange(this, offset, length);
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}
+
+/** A window [offset, offset+size) of another source, e.g. one partition of a disk image. */
+export function slice(src: ByteSource, offset: number, size: number, name = src.name): ByteSource {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0 || offset + size > src.size) {
+    throw new ParseError('PARSE_TRUNCATED', src.name, src.base + Math.max(0, Math.min(offset, src.size)), `window [${offset}, +${size}) is outside the ${src.size}-byte input`);
+  }
+  return {
+    size,
+    base: src.base + offset,
+    name,
+    async read(off, length) {
+      checkRange(this, off, length);
+      return src.read(offset + off, length);
+    },
+  };
+}
+
+/**
+ * Streams [offset, offset+length) in chunks, reading the next chunk while the caller consumes the
+ * current one, so hashing and I/O overlap. Memory stays at about two chunks whatever the length.
+ */
+export async function* chunks(src: ByteSource, offset: number, length: number, chunkSize = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
+  if (length === 0) return;
+  checkRange(src, offset, 0);
+  if (offset + length > src.size) checkRange(src, offset, length);
+  const end = offset + length;
+  let pos = offset;
+  let next: Promise<Uint8Array> | undefined = src.read(pos, Math.min(chunkSize, end - pos));
+  while (next) {
+    const cur = await next;
+    pos += cur.byteLength;
+    next = pos < end ? src.read(pos, Math.min(chunkSize, end - pos)) : undefined;
+    yield cur;
+  }
+}

@@ -1,0 +1,77 @@
+// argv -> command -> exit code. The only place that turns errors into exit codes and messages.
+import { createRequire } from 'node:module';
+import { helpText, parseCommandArgs, type Command, type CommandIo } from './command.js';
+import { NodeimgError } from './errors.js';
+import { exitCodeFor, EXIT } from './exit-codes.js';
+import { inspectCommand } from './commands/inspect.js';
+
+export const COMMANDS: readonly Command[] = [inspectCommand];
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      return (require(p) as { version: string }).version;
+    } catch {
+      // try the next layout (source tree vs dist/)
+    }
+  }
+  return 'unknown';
+}
+
+function globalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: nodeimg <command> [options]',
+    '',
+    'Reproducible confidential-VM node images with precomputed, signed and logged measurements.',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'nodeimg <command> --help shows the options of a command. Exit codes: 0 ok, 1 a check failed,',
+    '2 usage error, 3 malformed input, 4 file error, 5 external tool failed, 6 schema error, 70 bug.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.stdout.write(target ? helpText(target) : globalHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`nodeimg ${version()}\n`);
+    return EXIT.ok;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr.write(`nodeimg: unknown command '${name}'\n\n${globalHelp()}`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(helpText(cmd));
+    return EXIT.ok;
+  }
+  try {
+    return await cmd.run(parseCommandArgs(cmd, rest), io);
+  } catch (err) {
+    return report(err, cmd, io);
+  }
+}
+
+function report(err: unknown, cmd: Command, io: CommandIo): number {
+  const code = exitCodeFor(err);
+  if (err instanceof NodeimgError) {
+    io.stderr.write(`nodeimg ${cmd.name}: error [${err.code}]: ${err.message}\n`);
+    if (err.hint) io.stderr.write(`  hint: ${err.hint}\n`);
+    if (err.code === 'INTERNAL' && err.cause instanceof Error) io.stderr.write(`${err.cause.stack ?? err.cause.message}\n`);
+  } else {
+    io.stderr.write(`nodeimg ${cmd.name}: internal error (a bug in nodeimg, please report it):\n`);
+    io.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  return code;
+}
