@@ -20,12 +20,12 @@ export async function openFileSource(path: string): Promise<FileSource> {
     await fh.close();
     throw new NodeimgError('IO_FAILED', `${path} is not a regular file`);
   }
-  return {
+  const src: FileSource = {
     size: st.size,
     base: 0,
     name: path,
     async read(offset, length) {
-      checkRange(this, offset, length);
+      checkRange(src, offset, length);
       const buf = new Uint8Array(length);
       let done = 0;
       while (done < length) {
@@ -37,6 +37,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
     },
     close: () => fh.close(),
   };
+  return src;
 }
 
 /** Runs fn with an open file source and always closes it. */

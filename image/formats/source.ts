@@ -70,10 +70,16 @@ export async function* chunks(src: ByteSource, offset: number, length: number, c
   const end = offset + length;
   let pos = offset;
   let next: Promise<Uint8Array> | undefined = src.read(pos, Math.min(chunkSize, end - pos));
-  while (next) {
-    const cur = await next;
-    pos += cur.byteLength;
-    next = pos < end ? src.read(pos, Math.min(chunkSize, end - pos)) : undefined;
-    yield cur;
+  try {
+    while (next) {
+      const cur = await next;
+      pos += cur.byteLength;
+      next = pos < end ? src.read(pos, Math.min(chunkSize, end - pos)) : undefined;
+      yield cur;
+    }
+  } finally {
+    // A consumer that stops early (break, return, throw) leaves the prefetched read pending; if it
+    // then failed, Node would crash on the unhandled rejection.
+    next?.catch(() => undefined);
   }
 }
