@@ -1,0 +1,166 @@
+import { ParseError } from '../errors.js';
+import type { ByteSource } from '../source.js';
+import type { FatLayout } from './boot-sector.js';
+import { ClusterSet } from './cluster-set.js';
+
+// fatgen103 §4 "FAT Data Structure": entry N of the FAT describes cluster N. FAT12 packs entries
+// in 12 bits (entry N at byte N + N/2, low or high 12 bits of a u16), FAT16 uses u16, FAT32 u32
+// of which the high 4 bits are reserved. Values: 0 free, 2..max next cluster, BAD (0xFF7,
+// 0xFFF7, 0x0FFFFFF7) bad cluster, >= EOC (0xFF8, 0xFFF8, 0x0FFFFFF8) end of chain.
+
+/** The FAT is read in aligned blocks of this size and cached. */
+export const FAT_BLOCK_SIZE = 16 * 1024;
+/** At most this many FAT blocks (4 MiB) are cached; the oldest is dropped first. */
+export const MAX_CACHED_FAT_BLOCKS = 256;
+
+const MARKERS = {
+  FAT12: { bad: 0xff7, eoc: 0xff8 },
+  FAT16: { bad: 0xfff7, eoc: 0xfff8 },
+  FAT32: { bad: 0x0ffffff7, eoc: 0x0ffffff8 },
+} as const;
+
+/** A run of `count` consecutive clusters starting at `cluster`. */
+export interface FatExtent {
+  readonly cluster: number;
+  readonly count: number;
+}
+
+export class FatTable {
+  private readonly cache = new Map<number, Uint8Array>();
+  private readonly pending = new Map<number, Promise<Uint8Array>>();
+  private readonly markers: { readonly bad: number; readonly eoc: number };
+  readonly maxCluster: number;
+
+  constructor(
+    private readonly volume: ByteSource,
+    private readonly layout: FatLayout,
+  ) {
+    this.markers = MARKERS[layout.type];
+    this.maxCluster = layout.clusterCount + 1;
+  }
+
+  /**
+   * Follows the chain from `first` and returns it as extents. With `need`, exactly that many
+   * clusters are taken (a file); an end-of-chain earlier is an error and whatever follows is
+   * ignored. Without it the chain runs to end-of-chain and may not exceed `limit` clusters (a
+   * directory). Free, bad, reserved or out-of-range links and loops are errors.
+   */
+  async chain(first: number, what: string, opts: { need: number } | { limit: number }): Promise<FatExtent[]> {
+    const need = 'need' in opts ? opts.need : undefined;
+    if (need === 0) return [];
+    if (need !== undefined && need > this.layout.clusterCount)
+      this.fail(first, `${what} needs ${need} clusters but the volume has ${this.layout.clusterCount}`);
+    // No chain is longer than the volume has clusters.
+    const limit = need ?? Math.min('limit' in opts ? opts.limit : 0, this.layout.clusterCount);
+    this.checkCluster(first, first, `${what} starts at`);
+    const seen = new ClusterSet(this.maxCluster);
+    const extents: FatExtent[] = [];
+    let start = first;
+    let count = 0;
+    let cur = first;
+    for (let n = 1; ; n++) {
+      if (!seen.add(cur)) this.fail(cur, `${what}: cluster chain loops back to cluster ${cur}`);
+      if (cur === start + count) count++;
+      else {
+        extents.push({ cluster: start, count });
+        start = cur;
+        count = 1;
+      }
+      if (need !== undefined && n === need) break;
+      let next = this.peek(cur);
+      if (next === undefined) next = await this.load(cur);
+      if (next >= this.markers.eoc) {
+        if (need !== undefined)
+          this.fail(cur, `${what}: chain ends after ${n} clusters but the size needs ${need}`);
+        break;
+      }
+      if (n >= limit) this.fail(cur, `${what}: chain is longer than ${limit} clusters`, 'PARSE_LIMIT');
+      this.checkCluster(cur, next, `${what}: cluster ${cur} links to`);
+      cur = next;
+    }
+    extents.push({ cluster: start, count });
+    return extents;
+  }
+
+  private checkCluster(at: number, c: number, what: string): void {
+    if (c === this.markers.bad) this.fail(at, `${what} a bad cluster marker`);
+    if (!Number.isSafeInteger(c) || c < 2 || c > this.maxCluster)
+      this.fail(at, `${what} cluster ${c}, outside 2..${this.maxCluster}`);
+  }
+
+  private fail(
+    cluster: number,
+    detail: string,
+    code: 'PARSE_INVALID' | 'PARSE_LIMIT' = 'PARSE_INVALID',
+  ): never {
+    const at =
+      Number.isSafeInteger(cluster) && cluster >= 0 && cluster <= this.maxCluster ? this.byteOf(cluster) : 0;
+    throw new ParseError(
+      code,
+      `${this.layout.type} table`,
+      this.volume.base + this.layout.fatOffset + at,
+      detail,
+    );
+  }
+
+  private byteOf(cluster: number): number {
+    if (this.layout.type === 'FAT12') return cluster + (cluster >>> 1);
+    return this.layout.type === 'FAT16' ? cluster * 2 : cluster * 4;
+  }
+
+  /** Decodes an entry from cached blocks, or undefined when a block is not cached. */
+  private peek(cluster: number): number | undefined {
+    const at = this.byteOf(cluster);
+    const index = Math.floor(at / FAT_BLOCK_SIZE);
+    const block = this.cache.get(index);
+    if (!block) return undefined;
+    // A FAT12 entry can straddle two blocks (FAT16/32 entries are aligned).
+    const straddles = at % FAT_BLOCK_SIZE === FAT_BLOCK_SIZE - 1 && this.layout.type === 'FAT12';
+    const next = straddles ? this.cache.get(index + 1) : block;
+    return next ? this.decode(cluster, at % FAT_BLOCK_SIZE, block, next) : undefined;
+  }
+
+  private async load(cluster: number): Promise<number> {
+    const at = this.byteOf(cluster);
+    const index = Math.floor(at / FAT_BLOCK_SIZE);
+    const block = await this.block(index);
+    const straddles = at % FAT_BLOCK_SIZE === FAT_BLOCK_SIZE - 1 && this.layout.type === 'FAT12';
+    return this.decode(cluster, at % FAT_BLOCK_SIZE, block, straddles ? await this.block(index + 1) : block);
+  }
+
+  /** Entry at byte i of `block`; a straddling FAT12 entry takes its second byte from `next[0]`. */
+  private decode(cluster: number, i: number, block: Uint8Array, next: Uint8Array): number {
+    const b0 = block[i] as number;
+    if (this.layout.type === 'FAT32')
+      return (
+        (b0 |
+          ((block[i + 1] as number) << 8) |
+          ((block[i + 2] as number) << 16) |
+          ((block[i + 3] as number) << 24)) &
+        0x0fffffff
+      );
+    const b1 = (next === block ? block[i + 1] : next[0]) as number;
+    const u16 = b0 | (b1 << 8);
+    if (this.layout.type === 'FAT16') return u16;
+    return cluster & 1 ? u16 >>> 4 : u16 & 0x0fff;
+  }
+
+  private block(index: number): Promise<Uint8Array> {
+    const hit = this.cache.get(index);
+    if (hit) return Promise.resolve(hit);
+    let p = this.pending.get(index);
+    if (!p) {
+      const offset = index * FAT_BLOCK_SIZE;
+      const length = Math.min(FAT_BLOCK_SIZE, this.layout.fatBytes - offset);
+      p = this.volume.read(this.layout.fatOffset + offset, length).then((bytes) => {
+        if (this.cache.size >= MAX_CACHED_FAT_BLOCKS)
+          this.cache.delete(this.cache.keys().next().value as number);
+        this.cache.set(index, bytes);
+        return bytes;
+      });
+      p.finally(() => this.pending.delete(index)).catch(() => undefined);
+      this.pending.set(index, p);
+    }
+    return p;
+  }
+}
