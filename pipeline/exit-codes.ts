@@ -28,5 +28,7 @@ const BY_CODE: Record<ErrorCode, number> = {
 };
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof NodeimgError ? BY_CODE[err.code] : EXIT.internal;
+  if (!(err instanceof NodeimgError)) return EXIT.internal;
+  const code: ErrorCode = (err as NodeimgError).code;
+  return BY_CODE[code];
 }
