@@ -42,3 +42,8 @@ export { replayEventLog } from './eventlog/replay.js';
 export type { ReplayOptions, ReplayResult, ReplayedEvent } from './eventlog/replay.js';
 export { ReplayError, assertReplayMatches, verifyAgainst } from './eventlog/verify.js';
 export type { PcrMismatch, VerifiedEvent, VerifyResult } from './eventlog/verify.js';
+export { diffEvents } from './eventlog/diff.js';
+export type { DiffOptions, DiffReason, EventDiff, EventMismatch, PcrDiff } from './eventlog/diff.js';
+export { IMAGE_LOAD_TYPES, asExpected, changesPcr, expectedFromLog } from './eventlog/expected-event.js';
+export type { AnyEvent, ExpectedEvent, FromLogOptions } from './eventlog/expected-event.js';
+export { formatDiff } from './eventlog/diff-format.js';

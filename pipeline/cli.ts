@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { helpText, parseCommandArgs, type Command, type CommandIo } from './command.js';
 import { NodeimgError } from './errors.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
+import { eventlogCommand } from './commands/eventlog.js';
 import { inspectCommand } from './commands/inspect.js';
 
-export const COMMANDS: readonly Command[] = [inspectCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, eventlogCommand];
 
 function version(): string {
   const require = createRequire(import.meta.url);
