@@ -1,0 +1,96 @@
+// `nodeimg measure`: from a disk image or a UKI to the measurements document. Composes the image
+// readers (I/O) with the pure simulator in measurements/.
+import { NodeimgError } from './formats/errors.js';
+import type { ByteSource } from './formats/source.js';
+import { withFileSource } from './file-source.js';
+import { bootChainFromDisk, type BootMode } from './boot-chain.js';
+import { loadUki } from '../measurements/boot/binaries.js';
+import { predictBoot, type Prediction, type SecureBootPolicy } from '../measurements/boot/predict.js';
+import { NO_EXTRAS } from '../measurements/boot/stub.js';
+import { measurementsDocument, hexDigests, type MeasurementsDocument } from '../measurements/document.js';
+import type { PredictedEvent } from '../measurements/boot/event.js';
+import type { HashAlg } from '../measurements/hash.js';
+import type { BankDigests } from '../measurements/pcr-banks.js';
+import { decodeEventLog, replayEventLog } from '../measurements/index.js';
+
+export interface MeasureOptions {
+  readonly banks: readonly HashAlg[];
+  readonly secureBoot: boolean;
+  readonly boot?: BootMode;
+  readonly ukiPath?: string;
+  readonly phases?: readonly string[];
+  readonly stubVersion?: number;
+  readonly loaderVersion?: number;
+  readonly secureBootPolicy?: SecureBootPolicy;
+  readonly firmware?: string;
+  /** A recorded firmware event log of the target platform: PCRs 0-3 and 6 are taken from it. */
+  readonly platformLog?: Uint8Array;
+}
+
+export interface MeasureResult {
+  readonly prediction: Prediction;
+  readonly document: MeasurementsDocument;
+}
+
+async function isDisk(src: ByteSource): Promise<boolean> {
+  const head = await src.read(0, Math.min(src.size, 4096 + 8));
+  const at = (o: number) => head.length >= o + 8 && String.fromCharCode(...head.subarray(o, o + 8)) === 'EFI PART';
+  return at(512) || at(4096);
+}
+
+const PLATFORM_PCRS = [0, 1, 2, 3, 6];
+
+function platformReference(log: Uint8Array, banks: readonly HashAlg[]) {
+  const decoded = decodeEventLog(log);
+  const replay = replayEventLog(decoded, { banks });
+  const out = new Map<number, { value: BankDigests; events: PredictedEvent[] }>();
+  for (const pcr of PLATFORM_PCRS) {
+    const value: BankDigests = {};
+    for (const a of banks) {
+      const v = replay.pcrs[a]?.get(pcr);
+      if (!v) throw new NodeimgError('PARSE_INVALID', `the platform log has no ${a} bank`);
+      value[a] = v;
+    }
+    const events = replay.events
+      .filter((e) => e.pcr === pcr)
+      .map((e): PredictedEvent => ({ pcr, type: e.untrustedType, digests: e.digests, data: e.data, description: `platform reference: ${e.typeName}`, origin: 'platform' }));
+    out.set(pcr, { value, events });
+  }
+  return out;
+}
+
+export async function measureSource(src: ByteSource, opts: MeasureOptions): Promise<MeasureResult> {
+  const disk = await isDisk(src);
+  const chain = disk ? await bootChainFromDisk(src, opts.banks, opts.ukiPath ? { ukiPath: opts.ukiPath } : {}) : undefined;
+  const uki = chain?.uki ?? (await loadUki(src, src.name, opts.banks));
+  if (opts.boot && chain && opts.boot !== chain.mode) {
+    throw new NodeimgError('USAGE', `--boot ${opts.boot} was given but the image boots ${chain.mode} (EFI/BOOT/BOOTX64.EFI)`);
+  }
+  if (opts.boot === 'systemd-boot' && !chain) throw new NodeimgError('USAGE', '--boot systemd-boot needs a disk image (systemd-boot lives on the ESP)');
+  const prediction = await predictBoot({
+    banks: opts.banks,
+    secureBoot: opts.secureBoot,
+    uki,
+    ...(chain?.loader ? { loader: chain.loader } : {}),
+    ...(chain?.gptEventData ? { gptEventData: chain.gptEventData } : {}),
+    ...(opts.secureBootPolicy ? { secureBootPolicy: opts.secureBootPolicy } : {}),
+    extras: chain?.extras ?? NO_EXTRAS,
+    ...(opts.stubVersion !== undefined ? { stubVersion: opts.stubVersion } : {}),
+    ...(opts.loaderVersion !== undefined ? { loaderVersion: opts.loaderVersion } : {}),
+    phases: opts.phases ?? [],
+  });
+  const warnings = [...(chain?.warnings ?? [])];
+  const document = measurementsDocument({
+    prediction: { ...prediction, warnings: [...warnings, ...prediction.warnings] },
+    image: { name: src.name.split('/').pop() ?? src.name, kind: disk ? 'disk' : 'uki', uki: uki.path.split('/').pop() ?? uki.path, ukiAuthenticode: hexDigests(opts.banks, uki.authenticode) },
+    mode: chain?.mode ?? 'direct',
+    secureBoot: opts.secureBoot,
+    firmware: opts.firmware ?? 'ovmf',
+    ...(opts.platformLog ? { platform: platformReference(opts.platformLog, opts.banks) } : {}),
+  });
+  return { prediction, document };
+}
+
+export function measureFile(path: string, opts: MeasureOptions): Promise<MeasureResult> {
+  return withFileSource(path, (src) => measureSource(src, opts));
+}
