@@ -1,7 +1,8 @@
 // The measurements document: nodeimg's published statement of what an image makes the TPM measure.
 // Canonical JSON (lower-case hex, PCRs in numeric order, a fixed key order), so the same inputs
 // give the same bytes. Schema: pipeline/schema/measurements.schema.json.
-import { eventTypeName } from './eventlog/types.js';
+import { EV, eventTypeName } from './eventlog/types.js';
+import type { ExpectedEvent } from './eventlog/expected-event.js';
 import type { HashAlg } from './hash.js';
 import type { BankDigests } from './pcr-banks.js';
 import type { Origin, PredictedEvent } from './boot/event.js';
@@ -111,4 +112,30 @@ export function measurementsDocument(input: DocumentInput): MeasurementsDocument
 /** Canonical serialisation: the bytes that get signed and published (2-space indent, trailing newline). */
 export function serializeDocument(doc: MeasurementsDocument): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+const TYPE_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(EV).map(([k, v]) => [`EV_${k}`, v]));
+
+function bytesOf(hexText: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hexText, 'hex'));
+}
+
+/**
+ * The document's events as the expected side of an event-log diff (data null = not compared).
+ * `pcrs` limits it to some PCRs; by default every PCR the document states.
+ */
+export function expectedFromDocument(doc: MeasurementsDocument, pcrs?: readonly number[]): ExpectedEvent[] {
+  const out: ExpectedEvent[] = [];
+  for (const [key, p] of Object.entries(doc.pcrs)) {
+    const pcr = Number(key);
+    if (pcrs && !pcrs.includes(pcr)) continue;
+    for (const e of p.events) {
+      const type = TYPE_BY_NAME.get(e.type);
+      if (type === undefined) throw new RangeError(`unknown event type ${e.type} in PCR ${pcr}`);
+      const digests: Partial<Record<HashAlg, Uint8Array>> = {};
+      for (const [alg, h] of Object.entries(e.digests)) digests[alg as HashAlg] = bytesOf(h);
+      out.push({ pcr, type, digests, data: e.data === null ? undefined : bytesOf(e.data), description: e.description });
+    }
+  }
+  return out;
 }

@@ -4,9 +4,10 @@ import { helpText, parseCommandArgs, type Command, type CommandIo } from './comm
 import { NodeimgError } from './errors.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { eventlogCommand } from './commands/eventlog.js';
+import { measureCommand } from './commands/measure.js';
 import { inspectCommand } from './commands/inspect.js';
 
-export const COMMANDS: readonly Command[] = [inspectCommand, eventlogCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, measureCommand, eventlogCommand];
 
 function version(): string {
   const require = createRequire(import.meta.url);

@@ -19,13 +19,14 @@ import { chunks } from '../../image/formats/source.js';
 import type { HashAlg } from '../hash.js';
 import type { BankDigests } from '../pcr-banks.js';
 import type { SectionHeaderRef } from '../systemd/select-sections.js';
+import type { ImageSignature } from '../firmware/db-authority.js';
 
 export interface EfiBinary {
   /** Path on the ESP ("EFI/BOOT/BOOTX64.EFI") or the file name given. */
   readonly path: string;
   readonly authenticode: BankDigests;
-  /** DER certificates carried by the Authenticode signature(s), signer first where known. */
-  readonly certificates: readonly Uint8Array[];
+  /** The Authenticode signatures, in certificate-table order (what Secure Boot verification walks). */
+  readonly signatures: readonly ImageSignature[];
   readonly signed: boolean;
   /** systemd-stub / systemd-boot major version from the LoaderInfo marker. */
   readonly systemd: { readonly kind: 'systemd-stub' | 'systemd-boot'; readonly version: string; readonly major: number } | undefined;
@@ -59,7 +60,7 @@ async function efiBinaryOf(src: ByteSource, pe: PeImage, path: string, banks: re
   return {
     path,
     authenticode: await authenticodeHash(src, pe, banks),
-    certificates: certs.flatMap((c) => (c.signature?.certificates ?? []).map((x) => x.der)),
+    signatures: certs.flatMap((c) => (c.signature ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }] : [])),
     signed: certs.length > 0,
     systemd: systemd ? { kind: systemd.kind, version: systemd.version, major: systemd.major } : undefined,
   };

@@ -12,14 +12,9 @@ import { predictKernelPcr9 } from './kernel.js';
 import { NO_EXTRAS, predictStub, type StubExtras } from './stub.js';
 import { decodeCmdlineSection, mangleCmdline, stubRulesFor } from './stub-rules.js';
 import { EV } from '../eventlog/types.js';
+import type { SecureBootPolicy } from '../firmware/policy.js';
 
-/** PCR 7: the Secure Boot configuration and the db entries that authorise images (platform data). */
-export interface SecureBootPolicy {
-  /** SecureBoot/PK/KEK/db/dbx events and the PCR 7 separator, as the firmware measures them at DXE. */
-  configEvents(banks: readonly HashAlg[]): PredictedEvent[];
-  /** The EV_EFI_VARIABLE_AUTHORITY event for the db entry that lets `bin` run; throws if none does. */
-  authorityFor(bin: EfiBinary, banks: readonly HashAlg[]): PredictedEvent;
-}
+export type { SecureBootPolicy } from '../firmware/policy.js';
 
 export interface BootChain {
   readonly banks: readonly HashAlg[];
@@ -81,24 +76,19 @@ export async function predictBoot(chain: BootChain): Promise<Prediction> {
   if (!uki.kernel) throw new NodeimgError('PARSE_INVALID', `${uki.path}: ${uki.kernelError ?? 'not a UKI: it has no .linux section'}`);
 
   const events: PredictedEvent[] = [];
-  const policy = chain.secureBootPolicy;
-  const authorities = new Set<string>();
+  const images = [...(chain.loader ? [chain.loader.binary] : []), uki];
+  const pcr7 = chain.secureBootPolicy?.predict(images, banks, secureBoot);
+  if (pcr7) warnings.push(...pcr7.warnings);
   // DXE: Secure Boot policy (PCR 7) before BDS (edk2 Tcg2Dxe MeasureSecureBootPolicy)
-  if (policy) events.push(...policy.configEvents(banks));
+  if (pcr7) events.push(...pcr7.config);
   // BDS ReadyToBoot: "Calling EFI Application from Boot Option" + separators 0-6 (we emit 4 and 5)
   events.push(efiAction(banks, 4, 'Calling EFI Application from Boot Option'), separator(banks, 4), separator(banks, 5));
 
   let gptDone = false;
   const loadImage = (bin: EfiBinary) => {
     // DxeImageVerificationLib (PCR 7 authority, once per db entry) runs before DxeTpm2MeasureBootLib
-    if (secureBoot && policy) {
-      const a = policy.authorityFor(bin, banks);
-      const key = Array.from(a.data ?? []).join(',');
-      if (!authorities.has(key)) {
-        authorities.add(key);
-        events.push(a);
-      }
-    }
+    const authority = pcr7?.authorities[images.indexOf(bin)];
+    if (authority) events.push(authority);
     if (!gptDone && chain.gptEventData) {
       events.push({ pcr: 5, type: EV.EFI_GPT_EVENT, digests: hashAll(banks, chain.gptEventData), data: chain.gptEventData, description: 'UEFI_GPT_DATA of the boot disk', origin: 'image' });
       gptDone = true;
@@ -163,7 +153,7 @@ export async function predictBoot(chain: BootChain): Promise<Prediction> {
   events.push(efiAction(banks, 5, 'Exit Boot Services Invocation'), efiAction(banks, 5, 'Exit Boot Services Returned with Success'));
 
   for (const pcr of [0, 1, 2, 3, 6]) notPredicted.push({ pcr, reason: 'depends on the firmware build and the VM configuration' });
-  if (!policy) notPredicted.push({ pcr: 7, reason: 'no UEFI variable store given (--vars)' });
+  if (!pcr7) notPredicted.push({ pcr: 7, reason: 'no UEFI variable store given (--vars)' });
   if (!chain.gptEventData) notPredicted.push({ pcr: 5, reason: 'no disk image given (a UKI alone has no GPT)' });
   const skip = new Set(notPredicted.map((n) => n.pcr));
   const kept = events.filter((e) => !skip.has(e.pcr));

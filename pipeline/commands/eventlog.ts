@@ -1,7 +1,7 @@
 // `nodeimg eventlog <show|replay|diff>`: list, replay and compare TCG (TPM 2.0 crypto-agile) event logs.
 import type { Command, ParsedArgs } from '../command.js';
 import { UsageError } from '../errors.js';
-import { runDiff } from './eventlog-diff.js';
+import { runDiff, runDiffAgainst } from './eventlog-diff.js';
 import { MAX_LOG_BYTES } from './eventlog-input.js';
 import { runReplay } from './eventlog-replay.js';
 import { runShow } from './eventlog-show.js';
@@ -9,7 +9,7 @@ import { runShow } from './eventlog-show.js';
 const USAGE = {
   show: 'nodeimg eventlog show <binary_bios_measurements> [--json] [--pcr N,...] [--bank ALG,...]',
   replay: 'nodeimg eventlog replay <log> [--pcrs values.json] [--pcr N,...] [--bank ALG,...] [--json]',
-  diff: 'nodeimg eventlog diff <expected.bin> <actual.bin> [--pcr N,...] [--bank ALG,...] [--strict-data] [--json]',
+  diff: 'nodeimg eventlog diff <expected.bin> <actual.bin> | --against measurements.json <actual.bin> [--pcr N,...] [--bank ALG,...] [--strict-data] [--json]',
 } as const;
 type Sub = keyof typeof USAGE;
 
@@ -17,7 +17,7 @@ type Sub = keyof typeof USAGE;
 const ACCEPTS: Record<Sub, readonly string[]> = {
   show: ['json', 'pcr', 'bank'],
   replay: ['json', 'pcr', 'bank', 'pcrs'],
-  diff: ['json', 'pcr', 'bank', 'strict-data'],
+  diff: ['json', 'pcr', 'bank', 'strict-data', 'against'],
 };
 const ARITY: Record<Sub, number> = { show: 1, replay: 1, diff: 2 };
 
@@ -60,6 +60,9 @@ options:
   --strict-data    (diff) also compare the data of EV_EFI_BOOT_SERVICES_APPLICATION/_DRIVER and
                    EV_EFI_RUNTIME_SERVICES_DRIVER events; it holds memory addresses that change from
                    boot to boot, so by default only their digests (Authenticode) are compared
+  --against FILE   (diff) compare the log with a measurements document written by
+                   \`nodeimg measure\`: its predicted events PCR by PCR, and its expected values
+                   against the log's replay, for the PCRs it predicts (or --pcr)
   -h, --help       show this help
 
 replay --pcrs, registers no log event extends:
@@ -83,6 +86,7 @@ values file (the message names the byte offset or JSON path), 4 file not readabl
     bank: { type: 'string', multiple: true },
     pcrs: { type: 'string' },
     'strict-data': { type: 'boolean' },
+    against: { type: 'string' },
   },
   positionals: { min: 1, max: 3 },
   async run(args, io) {
@@ -94,6 +98,8 @@ values file (the message names the byte offset or JSON path), 4 file not readabl
     checkArgs(sub, args, files.length);
     if (sub === 'show') return runShow(files[0] as string, args, io);
     if (sub === 'replay') return runReplay(files[0] as string, args, io);
+    const against = args.values['against'];
+    if (typeof against === 'string') return runDiffAgainst(against, files[0] as string, args, io);
     return runDiff(files[0] as string, files[1] as string, args, io);
   },
 };
@@ -104,6 +110,7 @@ function checkArgs(sub: Sub, args: ParsedArgs, n: number): void {
     if (v !== undefined && !ACCEPTS[sub].includes(k))
       throw new UsageError(`--${k} is not an option of eventlog ${sub}`, { hint });
   }
-  if (n !== ARITY[sub])
-    throw new UsageError(`eventlog ${sub} takes ${ARITY[sub]} file argument(s), got ${n}`, { hint });
+  const arity = sub === 'diff' && args.values['against'] !== undefined ? 1 : ARITY[sub];
+  if (n !== arity)
+    throw new UsageError(`eventlog ${sub} takes ${arity} file argument(s), got ${n}`, { hint });
 }

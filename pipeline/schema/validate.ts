@@ -29,3 +29,12 @@ export function assertInspectReport(value: unknown): asserts value is InspectRep
 }
 
 export { inspectSchema };
+
+import measurementsSchema from './measurements.schema.json' with { type: 'json' };
+import type { MeasurementsDocument } from '../../measurements/document.js';
+
+export function assertMeasurementsDocument(value: unknown): asserts value is MeasurementsDocument {
+  assertValid('measurements document', measurementsSchema, value);
+}
+
+export { measurementsSchema };

@@ -27,6 +27,7 @@ import {
 import { runTool } from '../../image/build/run-tool.js';
 import { readFixture, sha256, writeFixture, writeReadme, type FixtureRecord } from './lab-fixtures.js';
 import { loadEventlogModule, replayedHex } from './eventlog-adapter.js';
+import { departures, predictLab } from '../helpers/predict-check.js';
 
 const MEMORY = 1024;
 const SMP = 1;
@@ -155,6 +156,14 @@ describe('measured-boot lab: real QEMU + OVMF + swtpm boots', () => {
       expect(p('sdboot', 12)).not.toBe(p('direct', 12));
     }
   });
+
+  it('nodeimg measure predicts PCRs 4, 5, 7, 8, 9, 11, 12, 13 of every boot, in all banks and event by event', async () => {
+    for (const v of LAB_VARIANTS) {
+      const doc = await predictLab(images.disks[v] as string, variantSecureBoot(v));
+      const b = boot(v);
+      expect({ variant: v, departures: departures(doc, b.eventLog, b.pcrs) }).toEqual({ variant: v, departures: [] });
+    }
+  }, 120_000);
 
   it.skipIf(!eventlogPresent)(
     'replaying each event log gives the PCRs read in the guest (0-9, 11-23; 10 is IMA)',
