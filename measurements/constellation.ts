@@ -41,7 +41,13 @@ export function toConstellation(doc: MeasurementsDocument, t: ConstellationTarge
   for (const pcr of enforced) {
     if (!m[String(pcr)]) throw new RangeError(`PCR ${pcr} is enforced for ${t.attestationVariant} but was not predicted`);
   }
-  const sorted = Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
-  const body = { version: t.version, ref: t.ref, stream: t.stream, list: [{ csp: t.csp, attestationVariant: t.attestationVariant, measurements: sorted }] };
-  return `${JSON.stringify(body)}\n`;
+  // JavaScript objects put integer-like keys first in numeric order, so the Go order ("11" < "4")
+  // has to be written out by hand.
+  const measurements = `{${Object.keys(m)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k])}`)
+    .join(',')}}`;
+  const head = JSON.stringify({ version: t.version, ref: t.ref, stream: t.stream });
+  const entry = `{"csp":${JSON.stringify(t.csp)},"attestationVariant":${JSON.stringify(t.attestationVariant)},"measurements":${measurements}}`;
+  return `${head.slice(0, -1)},"list":[${entry}]}\n`;
 }

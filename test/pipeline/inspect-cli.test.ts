@@ -1,23 +1,11 @@
 // `nodeimg inspect` end to end, in-process: a real lab disk (systemd-boot + signed UKI on a GPT/FAT32
 // disk built from Debian's packages) and a bare UKI.
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../pipeline/cli.js';
+import { run } from '../helpers/cli.js';
 import { assertInspectReport } from '../../pipeline/schema/validate.js';
 import type { InspectReport } from '../../image/inspect.js';
 import { labImages } from '../helpers/lab.js';
 import type { LabImages } from '../../image/build/lab/index.js';
-
-async function run(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errs: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errs.push(c));
-  const code = await main(args, { stdout: out, stderr: err, env: process.env, cwd: process.cwd() });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errs).toString() };
-}
 
 let lab: LabImages;
 beforeAll(async () => {
