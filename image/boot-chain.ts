@@ -25,11 +25,17 @@ export interface DiskBootChain {
   readonly warnings: readonly string[];
 }
 
-async function files(fs: FatFs, dir: string, keep: (name: string) => boolean): Promise<NamedFile[]> {
+const isAddon = (name: string) => /\.addon\.efi$/i.test(name);
+
+async function files(fs: FatFs, dir: string, keep: (name: string) => boolean, namesOnly = false): Promise<NamedFile[]> {
   if (!(await fs.stat(dir))?.isDirectory) return [];
   const out: NamedFile[] = [];
   for (const e of await fs.list(dir)) {
     if (e.isDirectory || !keep(e.name)) continue;
+    if (namesOnly) {
+      out.push({ name: e.name, data: new Uint8Array(0) });
+      continue;
+    }
     if (e.size > MAX_EXTRA_FILE) throw new NodeimgError('PARSE_LIMIT', `${e.path}: ${e.size} bytes is too large for an initrd extra`);
     out.push({ name: e.name, data: await fs.readFile(e) });
   }
@@ -39,6 +45,12 @@ async function files(fs: FatFs, dir: string, keep: (name: string) => boolean): P
 /** Credentials and extensions systemd-stub picks up next to the UKI and globally (measured-boot.md §4.5). */
 async function extrasFor(fs: FatFs, ukiPath: string): Promise<StubExtras> {
   const extraD = `${ukiPath}.extra.d`;
+  // PE addons (v254+: .cmdline into PCR 12, v255+: .dtb, v257+: initrd/ucode) are not modelled:
+  // refuse rather than predict a PCR 12 / PCR 9 that the stub would not produce
+  const addons = [...(await files(fs, extraD, isAddon, true)), ...(await files(fs, '/loader/addons', isAddon, true))];
+  if (addons.length > 0) {
+    throw new NodeimgError('PARSE_UNSUPPORTED', `the ESP has UKI addons (${addons.map((a) => a.name).join(', ')}); nodeimg does not model addons yet`);
+  }
   return {
     credentials: await files(fs, extraD, (n) => n.endsWith('.cred')),
     globalCredentials: await files(fs, '/loader/credentials', (n) => n.endsWith('.cred')),

@@ -21,6 +21,8 @@ export interface MeasureOptions {
   readonly phases?: readonly string[];
   readonly stubVersion?: number;
   readonly loaderVersion?: number;
+  /** UKI profile to boot (systemd 257+), 0 by default. */
+  readonly profile?: number;
   readonly secureBootPolicy?: SecureBootPolicy;
   readonly firmware?: string;
   /** A recorded firmware event log of the target platform: PCRs 0-3 and 6 are taken from it. */
@@ -78,6 +80,7 @@ export async function measureSource(src: ByteSource, opts: MeasureOptions): Prom
     ...(opts.stubVersion !== undefined ? { stubVersion: opts.stubVersion } : {}),
     ...(opts.loaderVersion !== undefined ? { loaderVersion: opts.loaderVersion } : {}),
     phases: opts.phases ?? [],
+    profile: opts.profile ?? 0,
   });
   const warnings = [...(chain?.warnings ?? [])];
   const document = measurementsDocument({

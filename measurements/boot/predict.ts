@@ -72,7 +72,6 @@ export async function predictBoot(chain: BootChain): Promise<Prediction> {
   const stub = stubRulesFor(stubMajor);
   const sections = sectionRuleFor(stubMajor);
   if (!stub || !sections) throw new NodeimgError('INTERNAL', `no rules for systemd-stub ${stubMajor}`);
-  if ((chain.profile ?? 0) !== 0) throw new NodeimgError('USAGE', 'UKI profiles other than 0 are not modelled yet (PCR 12 profile tag)');
   if (!uki.kernel) throw new NodeimgError('PARSE_INVALID', `${uki.path}: ${uki.kernelError ?? 'not a UKI: it has no .linux section'}`);
 
   const events: PredictedEvent[] = [];

@@ -7,7 +7,10 @@ import { literalCpio, packCpio } from '../systemd/cpio.js';
 import { selectMeasuredSections, type SelectedSection } from '../systemd/select-sections.js';
 import type { SectionRule } from '../systemd/uki-sections.js';
 import type { Uki } from './binaries.js';
-import { hashAll, ipl, utf16z, type PredictedEvent } from './event.js';
+import { hashAll, ipl, taggedEvent, utf16z, type PredictedEvent } from './event.js';
+import { NodeimgError } from '../../image/formats/errors.js';
+
+export const UKI_PROFILE_EVENT_TAG_ID = 0x13aed6db;
 import { decodeCmdlineSection, mangleCmdline, type StubRules } from './stub-rules.js';
 
 export interface NamedFile {
@@ -110,8 +113,13 @@ export async function predictStub(input: StubInput): Promise<StubResult> {
   const events: PredictedEvent[] = [];
   const selected = stub.measuresSections ? selectMeasuredSections(uki.sections, input.sections, { profile: input.profile }) : [];
 
-  // v257+: a non-default profile is announced in PCR 12 before the sections (EV_EVENT_TAG 0x13aed6db)
-  // is not modelled yet; profile 0 measures nothing extra.
+  // v257+: a non-default profile is announced in PCR 12 before the sections: EV_EVENT_TAG
+  // 0x13aed6db over the decimal profile number in UTF-16LE + NUL (stub.c measure_profile,
+  // measured-boot.md §4.2). Its event data (the tag's description) is not predicted.
+  if (input.profile !== 0) {
+    if (!input.sections.profiles) throw new NodeimgError('USAGE', `systemd-stub ${stub.from}-${stub.to} has no UKI profiles`);
+    events.push({ ...taggedEvent(12, UKI_PROFILE_EVENT_TAG_ID, new Uint8Array(0), hashAll(banks, utf16z(String(input.profile))), `UKI profile ${input.profile}`), data: undefined });
+  }
 
   // PCR 11: two EV_IPL per section: H(name NUL), H(VirtualSize bytes) (stub.c, measured-boot.md §4.3)
   for (const s of selected) {

@@ -5,6 +5,7 @@
 //  - v257+ src/boot/pe.c pe_section_name_equal(): exact 8-byte name, first match wins, and
 //    pe_locate_profile_sections(): base sections before the first .profile, overridden by the
 //    sections of profile N (between the (N+1)-th .profile header and the next one).
+import { NodeimgError } from '../../image/formats/errors.js';
 import { CONDITIONAL_SECTIONS, MEASURE_NEVER, type SectionRule } from './uki-sections.js';
 
 export interface SectionHeaderRef {
@@ -53,7 +54,7 @@ function exactFirstWins(headers: readonly SectionHeaderRef[], rule: SectionRule,
   const base = ranges[0] ?? [];
   const chosen = ranges[profile + 1];
   if (profile !== 0 && chosen === undefined) {
-    throw new RangeError(`the UKI has no profile ${profile} (it has ${ranges.length - 1})`);
+    throw new NodeimgError('USAGE', `the UKI has no profile ${profile} (it has ${ranges.length - 1})`);
   }
   for (const h of base) if (!found.has(h.name)) found.set(h.name, h);
   if (chosen) {

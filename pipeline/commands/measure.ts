@@ -32,7 +32,9 @@ options:
   --uki PATH            with systemd-boot and several UKIs: the ESP path of the one that boots
   --phases LIST         systemd-pcrphase paths for extra PCR 11 values, comma-separated, each a
                         colon-separated word list (e.g. enter-initrd,enter-initrd:leave-initrd)
+  --profile N           UKI profile to boot (systemd 257+ multi-profile UKIs; default 0)
   --stub-version N      systemd-stub major version, when the binary has no LoaderInfo marker
+                        (or to predict how another version would measure the same UKI)
   --loader-version N    systemd-boot major version, likewise
   --platform-log FILE   a firmware event log recorded on the target platform (VM type, memory,
                         firmware build): PCRs 0-3 and 6 are taken from it instead of being left out
@@ -53,6 +55,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     boot: { type: 'string' },
     uki: { type: 'string' },
     phases: { type: 'string' },
+    profile: { type: 'string' },
     'stub-version': { type: 'string' },
     'loader-version': { type: 'string' },
     'platform-log': { type: 'string' },
@@ -86,6 +89,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
       ...(boot ? { boot } : {}),
       ...(str('uki') ? { ukiPath: str('uki') as string } : {}),
       phases: str('phases') === undefined ? [] : (str('phases') as string).split(','),
+      ...(str('profile') ? { profile: intArg('profile', str('profile') as string) } : {}),
       ...(str('stub-version') ? { stubVersion: intArg('stub-version', str('stub-version') as string) } : {}),
       ...(str('loader-version') ? { loaderVersion: intArg('loader-version', str('loader-version') as string) } : {}),
       ...(policy ? { secureBootPolicy: policy } : {}),
