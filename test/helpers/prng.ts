@@ -44,3 +44,9 @@ export function fillRandom(out: Uint8Array, seed: number): Uint8Array {
   for (let i = words * 4; i < out.length; i++) out[i] = rng.u32() & 0xff;
   return out;
 }
+
+/** A () => [0, 1) function over the same generator, for code written against Math.random's shape. */
+export function prngFn(seed: number): () => number {
+  const p = new Prng(seed);
+  return () => p.u32() / 0x1_0000_0000;
+}

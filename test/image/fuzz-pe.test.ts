@@ -17,22 +17,12 @@ import {
 } from '../../image/formats/pe/index.js';
 import { authenticodeSignedData, TEST_CERT_DER } from '../helpers/der.js';
 import { buildPe, prngBytes, winCertificates } from '../helpers/synthetic-pe.js';
+import { prngFn } from '../helpers/prng.js';
 
 const MUTATED = 10_000;
 const RANDOM = 2_000;
 const SEED = 0x5eed;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function kernelLike(): Uint8Array {
   const b = prngBytes(0x600, 5);
@@ -193,7 +183,7 @@ describe('PE fuzzing', () => {
       expect(d.systemd?.version).toBe('256.7');
       expect(d.kernel?.version).toBe('6.1.0-fuzz');
     }
-    const r = rng(SEED);
+    const r = prngFn(SEED);
     const counts: Counts = {};
     const strategies: Counts = {};
     const t0 = performance.now();

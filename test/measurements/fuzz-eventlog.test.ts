@@ -9,20 +9,10 @@ import { describeEvent } from '../../measurements/eventlog/describe.js';
 import { encodeEventLog } from '../../measurements/eventlog/encode.js';
 import { replayEventLog } from '../../measurements/eventlog/replay.js';
 import { ovmfLikeLog } from './ovmf-like-log.js';
+import { prngFn } from '../helpers/prng.js';
 
 const ITERATIONS = 12_000;
 
-/** mulberry32: deterministic, so a failure is reproducible from the iteration number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Seed {
   bytes: Uint8Array;
@@ -104,7 +94,7 @@ function mutate(rnd: () => number, seed: Seed): { kind: string; bytes: Uint8Arra
 
 describe('fuzz: mutated event logs', () => {
   it(`${ITERATIONS} inputs end in a result or a NodeimgError`, () => {
-    const rnd = prng(0x5eed);
+    const rnd = prngFn(0x5eed);
     const counts = new Map<string, number>();
     const bump = (k: string): void => void counts.set(k, (counts.get(k) ?? 0) + 1);
     const started = performance.now();
