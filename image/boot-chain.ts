@@ -59,9 +59,9 @@ async function extrasFor(fs: FatFs, ukiPath: string): Promise<StubExtras> {
   };
 }
 
-async function pe(fs: FatFs, e: FatEntry): Promise<boolean> {
-  if (e.size < 64) return false;
-  const b = await fs.fileSource(e).read(0, 2);
+async function isPe(src: ByteSource): Promise<boolean> {
+  if (src.size < 64) return false;
+  const b = await src.read(0, 2);
   return b[0] === 0x4d && b[1] === 0x5a;
 }
 
@@ -98,8 +98,8 @@ export async function bootChainFromDisk(disk: ByteSource, banks: readonly HashAl
     }
     ukiEntry = candidates[0];
   }
-  if (!ukiEntry || !(await pe(fs, ukiEntry))) throw new NodeimgError('PARSE_INVALID', 'the systemd-boot entry is not a PE image');
-  const uki = await loadUki(fs.fileSource(ukiEntry), ukiEntry.path.replace(/^\//, ''), banks);
+  if (!ukiEntry) throw new NodeimgError('USAGE', 'no UKI entry for systemd-boot');
+  const uki = await loadBootBinary(fs, ukiEntry, banks);
   const conf = await fs.stat('/loader/loader.conf');
   return {
     mode: 'systemd-boot',
@@ -113,6 +113,8 @@ export async function bootChainFromDisk(disk: ByteSource, banks: readonly HashAl
 
 /** Loads the binary at the boot path; a UKI has a kernel, systemd-boot has none. */
 async function loadBootBinary(fs: FatFs, e: FatEntry, banks: readonly HashAlg[]): Promise<Uki> {
-  if (!(await pe(fs, e))) throw new NodeimgError('PARSE_INVALID', `${e.path} is not a PE image`);
-  return loadUki(fs.fileSource(e), e.path.replace(/^\//, ''), banks);
+  // one source per file: each fileSource() walks the file's cluster chain
+  const src = fs.fileSource(e);
+  if (!(await isPe(src))) throw new NodeimgError('PARSE_INVALID', `${e.path} is not a PE image`);
+  return loadUki(src, e.path.replace(/^\//, ''), banks);
 }

@@ -26,7 +26,8 @@ export async function openFileSource(path: string): Promise<FileSource> {
     name: path,
     async read(offset, length) {
       checkRange(src, offset, length);
-      const buf = new Uint8Array(length);
+      // every byte is overwritten by the read below; allocUnsafeSlow skips the zero fill and the shared pool
+      const buf = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(buf, done, length - done, offset + done);

@@ -4,7 +4,9 @@ import { NodeimgError } from '../../image/formats/errors.js';
 import type { ByteSource } from '../../image/formats/source.js';
 import {
   authenticodeHash,
+  authenticodeRanges,
   detectKernel,
+  hashRangeGroups,
   detectSystemd,
   findSection,
   parseCertificates,
@@ -14,6 +16,7 @@ import {
   sectionSource,
   type PeImage,
   type PeSection,
+  type RangeGroup,
 } from '../../image/formats/pe/index.js';
 import { chunks } from '../../image/formats/source.js';
 import type { HashAlg } from '../hash.js';
@@ -70,47 +73,70 @@ export async function loadEfiBinary(src: ByteSource, path: string, banks: readon
   return efiBinaryOf(src, await parsePe(src), path, banks);
 }
 
-async function kernelOf(src: ByteSource, pe: PeImage, linux: PeSection, banks: readonly HashAlg[]): Promise<KernelInfo> {
-  // The stub hands the .linux buffer (VirtualSize bytes) to LoadImage, so the firmware's
-  // Authenticode is over exactly those bytes (measured-boot.md §1 "ImageSize").
-  const ksrc = sectionSource(src, pe, linux);
-  const kpe = await parsePe(ksrc);
-  const kv = await detectKernel(ksrc);
-  return {
-    authenticode: await authenticodeHash(ksrc, kpe, banks),
-    version: kv?.version,
-    major: kv?.major,
-    minor: kv?.minor,
-    majorImageVersion: kpe.optional.majorImageVersion,
-  };
-}
-
+/**
+ * Loads a UKI reading it once: the UKI's Authenticode, the VirtualSize digest of every section
+ * (PCR 11) and the embedded kernel's Authenticode (PCR 4) come from one forward pass over the file.
+ */
 export async function loadUki(src: ByteSource, path: string, banks: readonly HashAlg[]): Promise<Uki> {
   const pe = await parsePe(src);
-  const base = await efiBinaryOf(src, pe, path, banks);
+  const certs = await parseCertificates(src, pe);
+  const systemd = await detectSystemd(src, pe);
   const linux = findSection(pe.sections, '.linux');
-  const section = (i: number): PeSection => {
-    const s = pe.sections[i];
-    if (!s) throw new RangeError(`no section ${i}`);
-    return s;
-  };
-  let kernel: KernelInfo | undefined;
+  const groups: RangeGroup<HashAlg>[] = [{ ranges: authenticodeRanges(pe), algs: banks }];
+  const sectionGroup = new Map<number, number>();
+  for (const s of pe.sections) {
+    if (s.virtualSize === 0) continue;
+    const ss = sectionSource(src, pe, s); // validates the raw range and the zero fill
+    const raw = Math.min(s.virtualSize, s.sizeOfRawData);
+    sectionGroup.set(s.index, groups.length);
+    groups.push({ ranges: [{ start: s.pointerToRawData, end: s.pointerToRawData + raw }], algs: banks, zeroTail: ss.size - raw });
+  }
+  // The stub hands the .linux buffer (VirtualSize bytes) to LoadImage, so the firmware's
+  // Authenticode is over exactly those bytes (measured-boot.md §1 "ImageSize").
+  let kernel: { pe: PeImage; version: Awaited<ReturnType<typeof detectKernel>>; group: number | undefined; src: ByteSource } | undefined;
   let kernelError: string | undefined;
   if (linux) {
+    const ksrc = sectionSource(src, pe, linux);
     try {
-      kernel = await kernelOf(src, pe, linux, banks);
+      const kpe = await parsePe(ksrc);
+      const kranges = authenticodeRanges(kpe);
+      const raw = Math.min(linux.virtualSize, linux.sizeOfRawData);
+      // ranges inside the raw data can share the pass; the zero-filled tail cannot
+      const inRaw = kranges.every((r) => r.end <= raw);
+      kernel = { pe: kpe, version: await detectKernel(ksrc), group: inRaw ? groups.length : undefined, src: ksrc };
+      if (inRaw) groups.push({ ranges: kranges.map((r) => ({ start: r.start + linux.pointerToRawData, end: r.end + linux.pointerToRawData })), algs: banks });
     } catch (err) {
       // a .linux that is not a PE cannot be started by LoadImage; PCR 11 can still be predicted
       if (!(err instanceof NodeimgError)) throw err;
       kernelError = `.linux is not a valid PE image: ${err.message}`;
     }
   }
+  const digests = await hashRangeGroups(src, groups);
+  const kernelInfo: KernelInfo | undefined = kernel && {
+    authenticode: kernel.group === undefined ? await authenticodeHash(kernel.src, kernel.pe, banks) : (digests[kernel.group] as BankDigests),
+    version: kernel.version?.version,
+    major: kernel.version?.major,
+    minor: kernel.version?.minor,
+    majorImageVersion: kernel.pe.optional.majorImageVersion,
+  };
+  const section = (i: number): PeSection => {
+    const s = pe.sections[i];
+    if (!s) throw new RangeError(`no section ${i}`);
+    return s;
+  };
   return {
-    ...base,
+    path,
+    authenticode: digests[0] as BankDigests,
+    signatures: certs.flatMap((c) => (c.signature ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }] : [])),
+    signed: certs.length > 0,
+    systemd: systemd ? { kind: systemd.kind, version: systemd.version, major: systemd.major } : undefined,
     sections: pe.sections.map((s) => ({ index: s.index, name: s.name, virtualSize: s.virtualSize })),
-    kernel,
+    kernel: kernelInfo,
     kernelError,
-    sectionDigest: (i) => sectionDigest(src, pe, section(i), banks),
+    sectionDigest: async (i) => {
+      const g = sectionGroup.get(i);
+      return g === undefined ? sectionDigest(src, pe, section(i), banks) : (digests[g] as BankDigests);
+    },
     sectionBytes: (i) => sectionData(src, pe, section(i)),
     sectionStream: (i) => {
       const s = sectionSource(src, pe, section(i));

@@ -56,7 +56,13 @@ function sectionIndex(uki: Uki, name: string, selected: readonly SelectedSection
   return selected.find((s) => s.name === name)?.header.index ?? uki.sections.find((s) => s.name === name && s.virtualSize > 0)?.index;
 }
 
-type Part = { readonly what: string; readonly size: number; stream(): AsyncIterable<Uint8Array> };
+type Part = {
+  readonly what: string;
+  readonly size: number;
+  stream(): AsyncIterable<Uint8Array>;
+  /** The part's digests when already known (a section's, computed for PCR 11). */
+  digests?(): Promise<BankDigests>;
+};
 
 function bytesPart(what: string, data: Uint8Array): Part {
   return {
@@ -73,7 +79,7 @@ async function initrdOf(input: StubInput, selected: readonly SelectedSection[], 
   const idx = (n: string) => sectionIndex(uki, n, selected);
   const sectionPart = (n: string): Part | undefined => {
     const i = idx(n);
-    return i === undefined ? undefined : { what: n, size: uki.sectionSize(i), stream: () => uki.sectionStream(i) };
+    return i === undefined ? undefined : { what: n, size: uki.sectionSize(i), stream: () => uki.sectionStream(i), digests: () => uki.sectionDigest(i) };
   };
   const initrd = sectionPart('.initrd');
   let items: Part[];
@@ -93,6 +99,11 @@ async function initrdOf(input: StubInput, selected: readonly SelectedSection[], 
     concat = items.length > 1;
   }
   if (items.length === 0) return undefined;
+  const only = items[0] as Part;
+  if (!concat && only.digests) {
+    // served as is: the digest is the section's, already computed for PCR 11
+    return { digests: await only.digests(), size: only.size, parts: [only.what] };
+  }
   const h = new MultiHash(input.banks);
   let size = 0;
   for (const p of concat ? items : items.slice(0, 1)) {

@@ -20,8 +20,8 @@ export { decodeSectionHeader, decodeSectionTable, findSection, SECTION_HEADER_SI
 export type { PeSection } from './sections.js';
 export { authenticodeHash, authenticodeRanges } from './authenticode.js';
 export type { AuthenticodeRange } from './authenticode.js';
-export { HASH_CHUNK_SIZE } from './stream-hash.js';
-export type { ByteRange, HashOptions } from './stream-hash.js';
+export { HASH_CHUNK_SIZE, hashRangeGroups } from './stream-hash.js';
+export type { ByteRange, HashOptions, RangeGroup } from './stream-hash.js';
 export {
   sectionSource,
   sectionData,
@@ -42,4 +42,7 @@ export type { SystemdVersion } from './detect-systemd.js';
 export { detectKernel } from './detect-kernel.js';
 export type { KernelVersion } from './detect-kernel.js';
 export { isUki, ukiSections, UKI_SECTIONS } from './uki.js';
+export { peChecksum } from './checksum.js';
+export { assembleUki, planUki, ukifyOrder, UKIFY_SECTION_ORDER } from './uki-writer.js';
+export type { AssembleUkiOptions, UkiLayout, UkiSectionInput, UkiSectionPlacement } from './uki-writer.js';
 export type { UkiSectionName } from './uki.js';
