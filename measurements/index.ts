@@ -47,3 +47,25 @@ export type { DiffOptions, DiffReason, EventDiff, EventMismatch, PcrDiff } from 
 export { IMAGE_LOAD_TYPES, asExpected, changesPcr, expectedFromLog } from './eventlog/expected-event.js';
 export type { AnyEvent, ExpectedEvent, FromLogOptions } from './eventlog/expected-event.js';
 export { formatDiff } from './eventlog/diff-format.js';
+
+// AMD SEV / SEV-ES / SEV-SNP launch digests and the SEV-SNP attestation report (cvm/snp/).
+export {
+  AMD_SEV_MODES,
+  CPU_SIGS,
+  DEFAULT_GUEST_FEATURES,
+  amdLaunchDigests,
+  cpuSig,
+  decodeSnpReport,
+  describeAmdSevFirmware,
+  kernelHashes,
+  kernelHashesFromBytes,
+  loadAmdSevFirmware,
+  sevDigest,
+  sevEsDigests,
+  sevHashTable,
+  snpDigest,
+  snpDigests,
+  svsmDigests,
+  vcpuSigForType,
+} from './cvm/snp/index.js';
+export type { AmdLaunchInput, AmdLaunchResult, AmdSevFirmware, AmdSevMode, FirmwareParameters, KernelHashes, SnpLaunchInput, SnpLaunchResult, SnpReport, VcpuDigest, VmmType } from './cvm/snp/index.js';
