@@ -38,3 +38,12 @@ export function assertMeasurementsDocument(value: unknown): asserts value is Mea
 }
 
 export { measurementsSchema };
+
+import bootCheckSchema from './boot-check.schema.json' with { type: 'json' };
+
+/** `nodeimg boot-check --json` output. */
+export function assertBootCheckReport(value: unknown): void {
+  assertValid('boot-check report', bootCheckSchema, value);
+}
+
+export { bootCheckSchema };
