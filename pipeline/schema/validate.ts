@@ -1,19 +1,19 @@
 // JSON documents are validated at the boundaries with ajv; schemas are JSON files in this folder,
-// compiled once per process. A failure lists every instance path (SchemaError.fields).
-import { Ajv, type ValidateFunction } from 'ajv';
-import { SchemaError } from '../errors.js';
+// compiled ahead of time by scripts/gen-validators.mjs (npm run build) into validators.generated.ts
+// so no run pays for loading and compiling ajv. A failure lists every instance path
+// (SchemaError.fields).
+import type { ErrorObject } from 'ajv';
+import { NodeimgError, SchemaError } from '../errors.js';
+import { VALIDATORS } from './validators.generated.js';
 import inspectSchema from './inspect.schema.json' with { type: 'json' };
 import type { InspectReport } from '../../image/inspect.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const compiled = new Map<object, ValidateFunction>();
+type Validator = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-function validator(schema: object): ValidateFunction {
-  let v = compiled.get(schema);
-  if (!v) {
-    v = ajv.compile(schema);
-    compiled.set(schema, v);
-  }
+function validator(schema: object): Validator {
+  const id = (schema as { $id?: unknown }).$id;
+  const v = typeof id === 'string' ? (VALIDATORS as Record<string, Validator | undefined>)[id] : undefined;
+  if (!v) throw new NodeimgError('INTERNAL', `schema ${String(id)} is not precompiled: run node scripts/gen-validators.mjs`);
   return v;
 }
 
