@@ -11,7 +11,8 @@ import { measurementsDocument, hexDigests, type MeasurementsDocument } from '../
 import type { PredictedEvent } from '../measurements/boot/event.js';
 import type { HashAlg } from '../measurements/hash.js';
 import type { BankDigests } from '../measurements/pcr-banks.js';
-import { decodeEventLog, replayEventLog } from '../measurements/index.js';
+import { decodeEventLog } from '../measurements/eventlog/decode.js';
+import { replayEventLog } from '../measurements/eventlog/replay.js';
 
 export interface MeasureOptions {
   readonly banks: readonly HashAlg[];
