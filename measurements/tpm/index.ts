@@ -7,7 +7,6 @@ export {
   TPM_RH_NULL,
   TPM_ST,
   TPM_SU,
-  commandName,
   decodeEventSequenceComplete,
   decodeEventSequenceCompleteResponse,
   decodePcrAllocate,

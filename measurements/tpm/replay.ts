@@ -18,7 +18,6 @@ import type { SwtpmLog, SwtpmRecord } from './swtpm-log.js';
 import {
   TPM_CC,
   TPM_SU,
-  commandName,
   decodeEventSequenceComplete,
   decodeEventSequenceCompleteResponse,
   decodePcrAllocate,
@@ -357,4 +356,3 @@ export function currentExtends(replay: TpmReplay): TpmExtend[] {
   return replay.extends.filter((e) => e.epoch === epoch && e.command > (lastReset.get(e.pcr) ?? 0));
 }
 
-export { commandName };

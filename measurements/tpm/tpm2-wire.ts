@@ -19,24 +19,6 @@ export const TPM_CC = {
   EventSequenceComplete: 0x185,
 } as const;
 
-const CC_NAMES: ReadonlyMap<number, string> = new Map([
-  ...Object.entries(TPM_CC).map(([k, v]): [number, string] => [v, `TPM2_${k}`]),
-  [0x121, 'TPM2_ClearControl'],
-  [0x126, 'TPM2_Clear'],
-  [0x129, 'TPM2_HierarchyChangeAuth'],
-  [0x143, 'TPM2_SelfTest'],
-  [0x153, 'TPM2_NV_Read'],
-  [0x176, 'TPM2_StartAuthSession'],
-  [0x17a, 'TPM2_GetCapability'],
-  [0x17b, 'TPM2_GetRandom'],
-  [0x17d, 'TPM2_Hash'],
-  [0x181, 'TPM2_ReadClock'],
-]);
-
-export function commandName(code: number): string {
-  return CC_NAMES.get(code) ?? `command 0x${code.toString(16)}`;
-}
-
 /** TPM_RH_NULL: a PCR command on it is accepted and does nothing. */
 export const TPM_RH_NULL = 0x40000007;
 export const TPM_SU = { clear: 0x0000, state: 0x0001 } as const;
