@@ -10,7 +10,7 @@ import { NO_EXTRAS } from '../measurements/boot/stub.js';
 import { measurementsDocument, hexDigests, type MeasurementsDocument } from '../measurements/document.js';
 import type { PredictedEvent } from '../measurements/boot/event.js';
 import type { HashAlg } from '../measurements/hash.js';
-import type { BankDigests } from '../measurements/pcr-banks.js';
+import type { BankDigests, PcrValues } from '../measurements/pcr-banks.js';
 import { decodeEventLog } from '../measurements/eventlog/decode.js';
 import { replayEventLog } from '../measurements/eventlog/replay.js';
 
@@ -28,6 +28,8 @@ export interface MeasureOptions {
   readonly firmware?: string;
   /** A recorded firmware event log of the target platform: PCRs 0-3 and 6 are taken from it. */
   readonly platformLog?: Uint8Array;
+  /** PCR values observed on the target platform (e.g. by boot-check --platform-out): PCRs 0-3 and 6. */
+  readonly platformValues?: PcrValues;
 }
 
 export interface MeasureResult {
@@ -62,6 +64,20 @@ function platformReference(log: Uint8Array, banks: readonly HashAlg[]) {
   return out;
 }
 
+function platformFromValues(values: PcrValues, banks: readonly HashAlg[]) {
+  const out = new Map<number, { value: BankDigests; events: PredictedEvent[] }>();
+  for (const pcr of PLATFORM_PCRS) {
+    const value: BankDigests = {};
+    for (const a of banks) {
+      const v = values[a]?.get(pcr);
+      if (!v) throw new NodeimgError('USAGE', `the platform values have no ${a} value for PCR ${pcr}`, { hint: 'give values for PCRs 0-3 and 6 in every bank measured (--banks)' });
+      value[a] = v;
+    }
+    out.set(pcr, { value, events: [] });
+  }
+  return out;
+}
+
 export async function measureSource(src: ByteSource, opts: MeasureOptions): Promise<MeasureResult> {
   const disk = await isDisk(src);
   const chain = disk ? await bootChainFromDisk(src, opts.banks, opts.ukiPath ? { ukiPath: opts.ukiPath } : {}) : undefined;
@@ -91,6 +107,7 @@ export async function measureSource(src: ByteSource, opts: MeasureOptions): Prom
     secureBoot: opts.secureBoot,
     firmware: opts.firmware ?? 'ovmf',
     ...(opts.platformLog ? { platform: platformReference(opts.platformLog, opts.banks) } : {}),
+    ...(opts.platformValues ? { platform: platformFromValues(opts.platformValues, opts.banks) } : {}),
   });
   return { prediction, document };
 }

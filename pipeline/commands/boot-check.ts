@@ -3,12 +3,15 @@
 // compares them with `nodeimg measure`'s prediction (or a measurements document) PCR by PCR and
 // extend by extend. Exit 0 only when every predicted PCR equals the real one.
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from '../command.js';
 import { writeJson } from '../command.js';
 import { CheckFailedError, NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+
+/** Firmware and VM-shape PCRs: never predicted from an image, recorded from a real boot instead. */
+const PLATFORM_PCRS = [0, 1, 2, 3, 6];
 import { table } from '../render.js';
 import { assertBootCheckReport, assertMeasurementsDocument } from '../schema/validate.js';
 import { captureBoot, type BootCapture, type EndReason } from '../../image/build/boot-check/capture.js';
@@ -67,6 +70,8 @@ options:
                         predicting the image here
   --logs DIR            also write swtpm's command logs (swtpm.log: the boot, swtpm-read.log: the
                         read afterwards) and the serial console (console.log) into DIR
+  --platform-out FILE   write the platform PCRs this boot observed (0-3 and 6, every bank) as a
+                        reference file for \`nodeimg measure --platform-values\`
   --json                one JSON document on stdout (schema: pipeline/schema/boot-check.schema.json)
   -h, --help            show this help
 
@@ -87,6 +92,7 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
     marker: { type: 'string' },
     against: { type: 'string' },
     logs: { type: 'string' },
+    'platform-out': { type: 'string' },
     json: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
@@ -186,6 +192,14 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         ...(eventLog === undefined ? {} : { eventLog }),
         ...(guest.complete && Object.keys(guest.pcrs).length > 0 ? { guestPcrs: guest.pcrs } : {}),
       });
+      const platformOut = str('platform-out');
+      if (platformOut !== undefined) {
+        // the platform PCRs this boot observed, in the form `nodeimg measure --platform-values` reads
+        const values = Object.fromEntries(
+          Object.entries(result.real).map(([bank, vals]) => [bank, Object.fromEntries(PLATFORM_PCRS.map((p) => [String(p), vals?.[p]]))]),
+        );
+        await writeFile(platformOut, `${JSON.stringify(values, null, 2)}\n`);
+      }
       const report = reportJson({ disk, fw, varsTemplate, secureBoot, memory, smp, source, capture, result, doc });
       if (json) {
         assertBootCheckReport(report);

@@ -11,6 +11,7 @@ import { toConstellation } from '../../measurements/constellation.js';
 import { assertMeasurementsDocument } from '../schema/validate.js';
 import { loadSecureBootPolicy } from '../../image/secure-boot-policy.js';
 import { table } from '../render.js';
+import { readQuotedPcrs } from './eventlog-quoted.js';
 import type { Prediction } from '../../measurements/boot/predict.js';
 
 const DEFAULT_BANKS: HashAlg[] = ['sha1', 'sha256', 'sha384'];
@@ -39,6 +40,9 @@ options:
   --loader-version N    systemd-boot major version, likewise
   --platform-log FILE   a firmware event log recorded on the target platform (VM type, memory,
                         firmware build): PCRs 0-3 and 6 are taken from it instead of being left out
+  --platform-values FILE  PCR values observed on the target platform (as \`nodeimg boot-check
+                        --platform-out\` writes them: {"sha256": {"0": "hex", ...}, ...}): PCRs 0-3 and 6
+                        are taken from them
   --eventlog FILE       also write the predicted events as a TCG2 binary event log
   -o, --out FILE        write the measurements document here (schema:
                         pipeline/schema/measurements.schema.json); --json writes it to stdout
@@ -60,6 +64,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     'stub-version': { type: 'string' },
     'loader-version': { type: 'string' },
     'platform-log': { type: 'string' },
+    'platform-values': { type: 'string' },
     eventlog: { type: 'string' },
     out: { type: 'string', short: 'o' },
     constellation: { type: 'string' },
@@ -84,6 +89,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const boot = str('boot');
     if (boot !== undefined && boot !== 'direct' && boot !== 'systemd-boot') throw new UsageError(`--boot must be direct or systemd-boot, not '${boot}'`);
     const platformLog = str('platform-log');
+    if (platformLog && str('platform-values')) throw new UsageError('give --platform-log or --platform-values, not both');
     const opts: MeasureOptions = {
       banks,
       secureBoot,
@@ -95,6 +101,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
       ...(str('loader-version') ? { loaderVersion: intArg('loader-version', str('loader-version') as string) } : {}),
       ...(policy ? { secureBootPolicy: policy } : {}),
       ...(platformLog ? { platformLog: await readCapped(platformLog) } : {}),
+      ...(str('platform-values') ? { platformValues: await readQuotedPcrs(str('platform-values') as string) } : {}),
     };
     const { prediction, document } = await measureFile(args.positionals[0] as string, opts);
     assertMeasurementsDocument(document);

@@ -102,7 +102,8 @@ describe('nodeimg boot-check on the lab disks', () => {
   it('direct: every predicted PCR equals the TPM\'s, found from the TPM side; the disk is untouched', async () => {
     const disk = images.disks.direct as string;
     const before = await sha256(disk);
-    const r = await bootCheck([disk, '--json']);
+    const platformOut = join(work, 'platform-direct.json');
+    const r = await bootCheck([disk, '--json', '--platform-out', platformOut]);
     expect(r.stderr).toMatch(/boot far enough after [\d.]+ s: the guest shut the TPM down/);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as Report;
@@ -121,6 +122,16 @@ describe('nodeimg boot-check on the lab disks', () => {
     expect(rep.crossCheck.eventLog?.ok).toBe(true);
     expect(rep.crossCheck.guestPcrs?.ok).toBe(true);
     expect(await sha256(disk)).toBe(before);
+    // the platform PCRs it observed complete a measurements document (item 5 of the issue)
+    const m = await execa('node', ['--import', 'tsx', join(ROOT, 'pipeline', 'bin.ts'), 'measure', disk, '--platform-values', platformOut, '--json'], { cwd: ROOT, reject: false });
+    expect(m.exitCode, String(m.stderr)).toBe(0);
+    const doc = JSON.parse(String(m.stdout)) as { pcrs: Record<string, { origin: string; expected: Record<string, string> }>; notPredicted: { pcr: number }[] };
+    expect(doc.notPredicted.map((n) => n.pcr)).toEqual([7]); // no --vars given here
+    const real = (rep as unknown as { real: Record<string, string[]> }).real;
+    for (const pcr of [0, 1, 2, 3, 6]) {
+      expect(doc.pcrs[String(pcr)]?.origin).toBe('platform');
+      expect(doc.pcrs[String(pcr)]?.expected['sha256']).toBe(real['sha256']?.[pcr]);
+    }
   }, 400_000);
 
   it('sdboot-sb (Secure Boot, systemd-boot), ended by a console marker: exit 0, human report', async () => {

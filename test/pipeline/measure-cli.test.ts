@@ -84,6 +84,19 @@ describe('nodeimg measure', () => {
     expect(doc.notPredicted).toEqual([]);
   });
 
+  it('takes PCRs 0-3 and 6 from observed platform values (boot-check --platform-out)', async () => {
+    // the recorded boot's PCR values, in the lab fixture form {"pcrs": {"sha256": [...]}}
+    const r = await run(['measure', lab.disks['direct'] as string, '--platform-values', 'test/fixtures/eventlogs/direct.pcrs.json', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as MeasurementsDocument;
+    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as { pcrs: Record<string, string[]> };
+    for (const pcr of [0, 1, 2, 3, 6]) expect(doc.pcrs[String(pcr)]?.expected.sha384).toBe(real.pcrs['sha384']?.[pcr]);
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ sha256: { '0': '00'.repeat(32) } }));
+    expect((await run(['measure', lab.disks['direct'] as string, '--platform-values', partial])).code).toBe(2);
+    expect((await run(['measure', lab.disks['direct'] as string, '--platform-values', partial, '--platform-log', 'test/fixtures/eventlogs/direct.bin'])).code).toBe(2);
+  });
+
   it('refuses a Secure Boot prediction for an image the db does not allow', async () => {
     const r = await run(['measure', lab.disks['direct'] as string, '--vars', VARS_SB]);
     expect(r.code).toBe(1);
