@@ -36,3 +36,5 @@ export async function openFat(part: ByteSource): Promise<FatFs> {
   await fs.init();
   return fs;
 }
+export { fatImageBytes, fatTime, planFat, writeFat } from './writer.js';
+export type { FatFileInput, FatImageInput, FatImagePlan, FatPiece, FatPlacedFile } from './writer.js';

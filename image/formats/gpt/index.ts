@@ -20,3 +20,19 @@ export function partitionSource(disk: ByteSource, p: GptPartition): ByteSource {
   const label = p.name === '' ? `partition ${p.index}` : `partition ${p.index} (${p.name})`;
   return slice(disk, p.offset, p.size, `${disk.name} ${label}`);
 }
+export {
+  GPT_ATTR,
+  GPT_ENTRY_SIZE,
+  GPT_TYPES,
+  gptDiskImage,
+  gptTableBytes,
+  planGpt,
+  repartDiskGuid,
+  repartPartitionGuid,
+  type GptLayoutInput,
+  type GptPartitionInput,
+  type GptPlan,
+  type GptPlannedPartition,
+  type GptTableBytes,
+  type GptTypeName,
+} from './writer.js';

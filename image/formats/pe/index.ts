@@ -45,4 +45,6 @@ export { isUki, ukiSections, UKI_SECTIONS } from './uki.js';
 export { peChecksum } from './checksum.js';
 export { assembleUki, planUki, ukifyOrder, UKIFY_SECTION_ORDER } from './uki-writer.js';
 export type { AssembleUkiOptions, UkiLayout, UkiSectionInput, UkiSectionPlacement } from './uki-writer.js';
+export { authenticodeSignedData, signPe, spcIndirectDataContent } from './authenticode-sign.js';
+export type { AuthenticodeSigner } from './authenticode-sign.js';
 export type { UkiSectionName } from './uki.js';
