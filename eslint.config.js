@@ -4,13 +4,37 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const impure = [
-  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process',
-  'net', 'node:net', 'http', 'node:http', 'https', 'node:https', 'dgram', 'node:dgram',
-  'execa', 'sigstore', '@sigstore/*', '@aws-sdk/*', 'listr2',
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'child_process',
+  'node:child_process',
+  'net',
+  'node:net',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'dgram',
+  'node:dgram',
+  'execa',
+  'sigstore',
+  '@sigstore/*',
+  '@aws-sdk/*',
+  'listr2',
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', 'pipeline/schema/validators.generated.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.cache/**',
+      'coverage/**',
+      'pipeline/schema/validators.generated.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,7 +47,10 @@ export default tseslint.config(
   {
     files: ['measurements/**/*.ts', 'image/formats/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: impure, message: 'this folder is pure: no I/O' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: impure, message: 'this folder is pure: no I/O' }] },
+      ],
     },
   },
   {

@@ -23,7 +23,9 @@ const sizeArg = process.argv.indexOf('--size-mib');
 const SIZE_MIB = sizeArg > 0 ? Number(process.argv[sizeArg + 1]) : 512;
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'image');
 if (!existsSync(join(DIST, 'formats', 'pe', 'index.js'))) {
-  console.error('bench/authenticode.mjs: dist/image/formats/pe/index.js is missing; run `npm run build` first');
+  console.error(
+    'bench/authenticode.mjs: dist/image/formats/pe/index.js is missing; run `npm run build` first',
+  );
   process.exit(2);
 }
 
@@ -60,7 +62,8 @@ async function makeImage(path, total) {
   try {
     await fh.write(headers(total), 0, 0x400, 0);
     const block = randomFillSync(Buffer.alloc(8 * MIB)); // real bytes: no sparse file
-    for (let pos = 0x400; pos < total; pos += block.length) await fh.write(block, 0, Math.min(block.length, total - pos), pos);
+    for (let pos = 0x400; pos < total; pos += block.length)
+      await fh.write(block, 0, Math.min(block.length, total - pos), pos);
   } finally {
     await fh.close();
   }
@@ -105,7 +108,9 @@ console.log(Buffer.from(d.sha256).toString('hex'));
     const runs = Array.from({ length: RUNS }, () => timed(node, [script, image, String(mib * MIB)]));
     runs.forEach((r) => digests.add(r.stdout));
     perChunk[mib] = { wall: median(runs.map((r) => r.wall)), rss: Math.max(...runs.map((r) => r.rssMiB)) };
-    console.log(`  chunk ${mib} MiB: median ${perChunk[mib].wall.toFixed(3)} s, peak RSS ${perChunk[mib].rss.toFixed(1)} MiB`);
+    console.log(
+      `  chunk ${mib} MiB: median ${perChunk[mib].wall.toFixed(3)} s, peak RSS ${perChunk[mib].rss.toFixed(1)} MiB`,
+    );
   }
   // The default chunk size (what users get) is what the targets judge.
   const def = Array.from({ length: RUNS }, () => timed(node, [script, image]));

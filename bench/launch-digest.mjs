@@ -29,7 +29,9 @@ const LIB = join(ROOT, 'dist', 'measurements', 'cvm', 'snp', 'index.js');
 const VECTORS = resolve(ROOT, '..', 'shared', 'vectors', 'snp', 'vectors.json');
 for (const f of [BIN, LIB, VECTORS]) {
   if (!existsSync(f)) {
-    console.error(`bench/launch-digest.mjs: ${f} is missing${f === VECTORS ? '' : '; run `npm run build` first'}`);
+    console.error(
+      `bench/launch-digest.mjs: ${f} is missing${f === VECTORS ? '' : '; run `npm run build` first'}`,
+    );
     process.exit(2);
   }
 }
@@ -55,7 +57,17 @@ const fmt = (xs) => xs.map((x) => x.toFixed(3)).join(', ');
 // The vectors of exactly this configuration (any vCPU count): what the output must contain.
 const expected = new Map(
   vectors.vectors
-    .filter((v) => v.mode === 'snp' && v.firmware === 'sid-amdsev' && v.vcpu_type === 'EPYC-Milan' && v.vmm_type === 'QEMU' && v.guest_features === '0x1' && v.kernel === 'inputs/kernel.bin' && v.initrd === 'inputs/initrd.bin' && v.append === CMDLINE)
+    .filter(
+      (v) =>
+        v.mode === 'snp' &&
+        v.firmware === 'sid-amdsev' &&
+        v.vcpu_type === 'EPYC-Milan' &&
+        v.vmm_type === 'QEMU' &&
+        v.guest_features === '0x1' &&
+        v.kernel === 'inputs/kernel.bin' &&
+        v.initrd === 'inputs/initrd.bin' &&
+        v.append === CMDLINE,
+    )
     .map((v) => [v.vcpus, v.expected]),
 );
 
@@ -72,7 +84,12 @@ for (let i = 0; i < RUNS; i++) {
   floors.push(timed(process.execPath, ['-e', '0']).wall);
 }
 const lines = out.trimEnd().split('\n');
-const got = new Map(lines.map((l) => /^vcpus=(\d+) ([0-9a-f]{96})$/.exec(l)).filter(Boolean).map((m) => [Number(m[1]), m[2]]));
+const got = new Map(
+  lines
+    .map((l) => /^vcpus=(\d+) ([0-9a-f]{96})$/.exec(l))
+    .filter(Boolean)
+    .map((m) => [Number(m[1]), m[2]]),
+);
 const wrong = [...expected].filter(([n, d]) => got.get(n) !== d).map(([n]) => n);
 const complete = got.size === 64;
 
@@ -95,17 +112,31 @@ const inproc = timed(process.execPath, [
    const fw = m.loadAmdSevFirmware(new Uint8Array(readFileSync(${JSON.stringify(FW)})));
    m.snpDigests({ firmware: fw, vcpus: Array.from({ length: 64 }, (_, i) => i + 1), vcpuSig: 0xa00f11 });
    console.log((t1 - t0).toFixed(1), (performance.now() - t1).toFixed(1));`,
-]).stdout.trim().split(' ');
+])
+  .stdout.trim()
+  .split(' ');
 
 // The anchor, if it is installed.
 const haveTool = spawnSync('sev-snp-measure', ['--version'], { encoding: 'utf8' }).status === 0;
-const haveModule = !haveTool && spawnSync('python3', ['-c', 'import sevsnpmeasure'], { encoding: 'utf8' }).status === 0;
-let anchor = 'sev-snp-measure is not installed (its PyPI package cannot be fetched here: no route to the registry), so there is no reference ratio';
+const haveModule =
+  !haveTool && spawnSync('python3', ['-c', 'import sevsnpmeasure'], { encoding: 'utf8' }).status === 0;
+let anchor =
+  'sev-snp-measure is not installed (its PyPI package cannot be fetched here: no route to the registry), so there is no reference ratio';
 if (haveTool || haveModule) {
   const cmd = haveTool ? ['sev-snp-measure'] : ['python3', '-m', 'sevsnpmeasure.cli'];
   let total = 0;
   for (let n = 1; n <= 64; n++) {
-    const r = timed(cmd[0], [...cmd.slice(1), '--mode', 'snp', '--ovmf', FW, '--vcpus', String(n), ...CPU, ...KIC]);
+    const r = timed(cmd[0], [
+      ...cmd.slice(1),
+      '--mode',
+      'snp',
+      '--ovmf',
+      FW,
+      '--vcpus',
+      String(n),
+      ...CPU,
+      ...KIC,
+    ]);
     total += r.wall;
     if (r.stdout.trim() !== got.get(n)) wrong.push(`sev-snp-measure ${n}`);
   }
@@ -113,11 +144,17 @@ if (haveTool || haveModule) {
 }
 
 const wall = median(walls);
-console.log(`  nodeimg launch-digest --vcpus 1-64 (one process, ${RUNS} runs): ${fmt(walls)} s; median ${wall.toFixed(3)} s`);
+console.log(
+  `  nodeimg launch-digest --vcpus 1-64 (one process, ${RUNS} runs): ${fmt(walls)} s; median ${wall.toFixed(3)} s`,
+);
 console.log(`  node -e 0 (Node start-up alone): median ${median(floors).toFixed(3)} s`);
-console.log(`  in-process: import of measurements/cvm/snp ${inproc[0]} ms, read + 1024 firmware pages + metadata + 64 VMSAs ${inproc[1]} ms`);
+console.log(
+  `  in-process: import of measurements/cvm/snp ${inproc[0]} ms, read + 1024 firmware pages + metadata + 64 VMSAs ${inproc[1]} ms`,
+);
 console.log(`  the same 64 digests as 64 separate processes: ${separate.toFixed(2)} s`);
-console.log(`  digests: ${got.size} lines; ${expected.size} checked against vectors.json (vCPUs ${[...expected.keys()].join(', ')}), ${wrong.length === 0 ? 'all equal' : `WRONG: ${wrong.join(', ')}`}`);
+console.log(
+  `  digests: ${got.size} lines; ${expected.size} checked against vectors.json (vCPUs ${[...expected.keys()].join(', ')}), ${wrong.length === 0 ? 'all equal' : `WRONG: ${wrong.join(', ')}`}`,
+);
 const pass = wall < TARGET_S && wrong.length === 0 && complete && expected.size > 0;
 console.log(
   `launch-digest: SEV-SNP digests for 1..64 vCPUs (sid OVMF.amdsev.fd, firmware pages hashed once) in ${wall.toFixed(3)} s whole-process (target < ${TARGET_S} s, Node start-up ${median(floors).toFixed(3)} s); ${anchor} ${pass ? 'PASS' : 'FAIL'}`,

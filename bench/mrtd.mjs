@@ -17,7 +17,15 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const VECTORS = join(ROOT, '..', 'shared', 'vectors', 'tdx', 'vectors.json');
-const FIRMWARE = join(ROOT, '..', 'shared', 'cvm-measurement-data', 'firmware', 'debian-sid-ovmf-inteltdx_2026.08+ds-2', 'OVMF.inteltdx.ms.fd');
+const FIRMWARE = join(
+  ROOT,
+  '..',
+  'shared',
+  'cvm-measurement-data',
+  'firmware',
+  'debian-sid-ovmf-inteltdx_2026.08+ds-2',
+  'OVMF.inteltdx.ms.fd',
+);
 
 for (const f of [join(DIST, 'measurements', 'cvm', 'tdx', 'mrtd.js'), join(DIST, 'pipeline', 'bin.js')]) {
   if (!existsSync(f)) {
@@ -57,14 +65,24 @@ function measure(label, args) {
   const times = runs.map((r) => r.ms).sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   const outputs = new Set(runs.map((r) => r.out));
-  console.log(`  ${label}: median ${median.toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times.at(-1).toFixed(0)}) over ${RUNS} runs; MRTD ${[...outputs].join(', ')}`);
+  console.log(
+    `  ${label}: median ${median.toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times.at(-1).toFixed(0)}) over ${RUNS} runs; MRTD ${[...outputs].join(', ')}`,
+  );
   return { median, out: [...outputs] };
 }
 
 const node = measure('node -e 0 (Node start alone)', ['-e', '0']);
 const lib = measure('library process (import + read + MRTD)', ['--input-type=module', '-e', LIB, FIRMWARE]);
-const cli = measure('nodeimg launch-digest --mode tdx (CLI, not judged)', [join(DIST, 'pipeline', 'bin.js'), 'launch-digest', '--mode', 'tdx', '--ovmf', FIRMWARE]);
-const correct = lib.out.length === 1 && lib.out[0] === expected && cli.out.length === 1 && cli.out[0] === expected;
+const cli = measure('nodeimg launch-digest --mode tdx (CLI, not judged)', [
+  join(DIST, 'pipeline', 'bin.js'),
+  'launch-digest',
+  '--mode',
+  'tdx',
+  '--ovmf',
+  FIRMWARE,
+]);
+const correct =
+  lib.out.length === 1 && lib.out[0] === expected && cli.out.length === 1 && cli.out[0] === expected;
 const ok = correct && lib.median < TARGET_MS;
 console.log(
   `mrtd: sid TDX firmware MRTD in ${lib.median.toFixed(0)} ms whole process (target < ${TARGET_MS} ms; Node start ${node.median.toFixed(0)} ms; CLI ${cli.median.toFixed(0)} ms), ` +

@@ -27,7 +27,12 @@ export interface DiskBootChain {
 
 const isAddon = (name: string) => /\.addon\.efi$/i.test(name);
 
-async function files(fs: FatFs, dir: string, keep: (name: string) => boolean, namesOnly = false): Promise<NamedFile[]> {
+async function files(
+  fs: FatFs,
+  dir: string,
+  keep: (name: string) => boolean,
+  namesOnly = false,
+): Promise<NamedFile[]> {
   if (!(await fs.stat(dir))?.isDirectory) return [];
   const out: NamedFile[] = [];
   for (const e of await fs.list(dir)) {
@@ -36,7 +41,8 @@ async function files(fs: FatFs, dir: string, keep: (name: string) => boolean, na
       out.push({ name: e.name, data: new Uint8Array(0) });
       continue;
     }
-    if (e.size > MAX_EXTRA_FILE) throw new NodeimgError('PARSE_LIMIT', `${e.path}: ${e.size} bytes is too large for an initrd extra`);
+    if (e.size > MAX_EXTRA_FILE)
+      throw new NodeimgError('PARSE_LIMIT', `${e.path}: ${e.size} bytes is too large for an initrd extra`);
     out.push({ name: e.name, data: await fs.readFile(e) });
   }
   return out;
@@ -47,9 +53,15 @@ async function extrasFor(fs: FatFs, ukiPath: string): Promise<StubExtras> {
   const extraD = `${ukiPath}.extra.d`;
   // PE addons (v254+: .cmdline into PCR 12, v255+: .dtb, v257+: initrd/ucode) are not modelled:
   // refuse rather than predict a PCR 12 / PCR 9 that the stub would not produce
-  const addons = [...(await files(fs, extraD, isAddon, true)), ...(await files(fs, '/loader/addons', isAddon, true))];
+  const addons = [
+    ...(await files(fs, extraD, isAddon, true)),
+    ...(await files(fs, '/loader/addons', isAddon, true)),
+  ];
   if (addons.length > 0) {
-    throw new NodeimgError('PARSE_UNSUPPORTED', `the ESP has UKI addons (${addons.map((a) => a.name).join(', ')}); nodeimg does not model addons yet`);
+    throw new NodeimgError(
+      'PARSE_UNSUPPORTED',
+      `the ESP has UKI addons (${addons.map((a) => a.name).join(', ')}); nodeimg does not model addons yet`,
+    );
   }
   return {
     credentials: await files(fs, extraD, (n) => n.endsWith('.cred')),
@@ -66,25 +78,46 @@ async function isPe(src: ByteSource): Promise<boolean> {
 }
 
 /** The boot chain on the ESP of a GPT disk image, as OVMF's default boot option starts it. */
-export async function bootChainFromDisk(disk: ByteSource, banks: readonly HashAlg[], opts: { ukiPath?: string } = {}): Promise<DiskBootChain> {
+export async function bootChainFromDisk(
+  disk: ByteSource,
+  banks: readonly HashAlg[],
+  opts: { ukiPath?: string } = {},
+): Promise<DiskBootChain> {
   const gpt = await readGpt(disk);
   const warnings = [...gpt.warnings];
   const esps = gpt.partitions.filter((p) => p.typeGuid === ESP_TYPE_GUID);
   const espPart = esps[0];
-  if (!espPart) throw new NodeimgError('PARSE_INVALID', `${disk.name}: no EFI system partition (type ${ESP_TYPE_GUID})`, { hint: 'nodeimg measures images that boot through UEFI from an ESP' });
-  if (esps.length > 1) warnings.push(`${esps.length} EFI system partitions; using partition ${espPart.index}`);
+  if (!espPart)
+    throw new NodeimgError('PARSE_INVALID', `${disk.name}: no EFI system partition (type ${ESP_TYPE_GUID})`, {
+      hint: 'nodeimg measures images that boot through UEFI from an ESP',
+    });
+  if (esps.length > 1)
+    warnings.push(`${esps.length} EFI system partitions; using partition ${espPart.index}`);
   const fs = await openFat(partitionSource(disk, espPart));
   const bootEntry = await fs.stat(BOOT_PATH);
   if (!bootEntry || bootEntry.isDirectory) {
-    throw new NodeimgError('PARSE_INVALID', `${disk.name}: the ESP has no ${BOOT_PATH}, the removable-media path OVMF boots`);
+    throw new NodeimgError(
+      'PARSE_INVALID',
+      `${disk.name}: the ESP has no ${BOOT_PATH}, the removable-media path OVMF boots`,
+    );
   }
   const bootBin = await loadBootBinary(fs, bootEntry, banks);
   const event = await gptEventData(disk, gpt);
   if (bootBin.kernel || bootBin.sections.some((s) => s.name === '.linux')) {
-    return { mode: 'direct', uki: bootBin, loader: undefined, gptEventData: event, extras: await extrasFor(fs, bootEntry.path), warnings };
+    return {
+      mode: 'direct',
+      uki: bootBin,
+      loader: undefined,
+      gptEventData: event,
+      extras: await extrasFor(fs, bootEntry.path),
+      warnings,
+    };
   }
   if (bootBin.systemd?.kind !== 'systemd-boot') {
-    throw new NodeimgError('PARSE_UNSUPPORTED', `${BOOT_PATH} is neither a UKI nor systemd-boot (shim and GRUB chains are not modelled)`);
+    throw new NodeimgError(
+      'PARSE_UNSUPPORTED',
+      `${BOOT_PATH} is neither a UKI nor systemd-boot (shim and GRUB chains are not modelled)`,
+    );
   }
   // systemd-boot: the UKI is a Type #2 entry in /EFI/Linux (the default entry when it is the only one)
   let ukiEntry: FatEntry | undefined;
@@ -92,9 +125,16 @@ export async function bootChainFromDisk(disk: ByteSource, banks: readonly HashAl
     ukiEntry = await fs.stat(opts.ukiPath);
     if (!ukiEntry) throw new NodeimgError('USAGE', `no ${opts.ukiPath} on the ESP`);
   } else {
-    const candidates = (await fs.stat('/EFI/Linux'))?.isDirectory ? (await fs.list('/EFI/Linux')).filter((e) => !e.isDirectory && /\.efi$/i.test(e.name) && !/\.addon\.efi$/i.test(e.name)) : [];
+    const candidates = (await fs.stat('/EFI/Linux'))?.isDirectory
+      ? (await fs.list('/EFI/Linux')).filter(
+          (e) => !e.isDirectory && /\.efi$/i.test(e.name) && !/\.addon\.efi$/i.test(e.name),
+        )
+      : [];
     if (candidates.length !== 1) {
-      throw new NodeimgError('USAGE', `systemd-boot has ${candidates.length} UKIs in /EFI/Linux; name the one that boots with --uki PATH`);
+      throw new NodeimgError(
+        'USAGE',
+        `systemd-boot has ${candidates.length} UKIs in /EFI/Linux; name the one that boots with --uki PATH`,
+      );
     }
     ukiEntry = candidates[0];
   }

@@ -31,7 +31,8 @@ export async function openFileSource(path: string): Promise<FileSource> {
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) throw new NodeimgError('IO_FAILED', `${path}: file shrank while reading at ${offset + done}`);
+        if (bytesRead === 0)
+          throw new NodeimgError('IO_FAILED', `${path}: file shrank while reading at ${offset + done}`);
         done += bytesRead;
       }
       return buf;

@@ -27,7 +27,12 @@ export interface PeReport {
   readonly machine: string;
   readonly subsystem: number;
   readonly timeDateStamp: number;
-  readonly authenticode: { readonly sha1: string; readonly sha256: string; readonly sha384: string; readonly sha512: string };
+  readonly authenticode: {
+    readonly sha1: string;
+    readonly sha256: string;
+    readonly sha384: string;
+    readonly sha512: string;
+  };
   readonly sections: readonly {
     readonly name: string;
     readonly virtualAddress: number;
@@ -38,7 +43,11 @@ export interface PeReport {
   }[];
   readonly systemd: { readonly kind: 'systemd-stub' | 'systemd-boot'; readonly version: string } | null;
   readonly kernel: { readonly version: string; readonly source: 'image' | '.linux' } | null;
-  readonly uki: { readonly osRelease: string | null; readonly uname: string | null; readonly cmdline: string | null } | null;
+  readonly uki: {
+    readonly osRelease: string | null;
+    readonly uname: string | null;
+    readonly cmdline: string | null;
+  } | null;
   readonly signatures: readonly {
     readonly offset: number;
     readonly length: number;
@@ -51,7 +60,13 @@ export interface PeReport {
 /** X509Certificate prints distinguished names one attribute per line. */
 const oneLine = (dn: string) => dn.split('\n').join(', ');
 
-const MACHINES: Record<number, string> = { 0x14c: 'i386', 0x8664: 'x86_64', 0xaa64: 'arm64', 0x1c2: 'arm', 0x5064: 'riscv64' };
+const MACHINES: Record<number, string> = {
+  0x14c: 'i386',
+  0x8664: 'x86_64',
+  0xaa64: 'arm64',
+  0x1c2: 'arm',
+  0x5064: 'riscv64',
+};
 
 async function kernelOf(src: ByteSource, pe: PeImage): Promise<PeReport['kernel']> {
   const linux = findSection(pe.sections, '.linux');
@@ -95,17 +110,27 @@ export async function inspectPe(src: ByteSource, path: string, partition: number
     machine: MACHINES[pe.coff.machine] ?? `0x${pe.coff.machine.toString(16)}`,
     subsystem: pe.optional.subsystem,
     timeDateStamp: pe.coff.timeDateStamp,
-    authenticode: { sha1: toHex(auth.sha1), sha256: toHex(auth.sha256), sha384: toHex(auth.sha384), sha512: toHex(auth.sha512) },
+    authenticode: {
+      sha1: toHex(auth.sha1),
+      sha256: toHex(auth.sha256),
+      sha384: toHex(auth.sha384),
+      sha512: toHex(auth.sha512),
+    },
     sections,
     systemd: systemd ? { kind: systemd.kind, version: systemd.version } : null,
     kernel,
-    uki: isUki ? { osRelease: await text('.osrel'), uname: await text('.uname'), cmdline: await text('.cmdline') } : null,
+    uki: isUki
+      ? { osRelease: await text('.osrel'), uname: await text('.uname'), cmdline: await text('.cmdline') }
+      : null,
     signatures: certs.map((c) => ({
       offset: c.offset,
       length: c.length,
       revision: c.revision,
       type: c.certificateType,
-      certificates: (c.signature?.certificates ?? []).map((x) => ({ subject: oneLine(x.subject), issuer: oneLine(x.issuer) })),
+      certificates: (c.signature?.certificates ?? []).map((x) => ({
+        subject: oneLine(x.subject),
+        issuer: oneLine(x.issuer),
+      })),
     })),
   };
 }

@@ -61,11 +61,23 @@ type Kind = InspectReport['input']['kind'];
 
 async function detectKind(src: ByteSource): Promise<Kind> {
   const head = await src.read(0, Math.min(src.size, 4096 + 8));
-  const at = (o: number, s: string) => head.length >= o + s.length && String.fromCharCode(...head.subarray(o, o + s.length)) === s;
+  const at = (o: number, s: string) =>
+    head.length >= o + s.length && String.fromCharCode(...head.subarray(o, o + s.length)) === s;
   if (at(0, 'MZ')) return 'pe';
   if (at(512, 'EFI PART') || at(4096, 'EFI PART')) return 'disk';
-  if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa && (head[0] === 0xeb || head[0] === 0xe9)) return 'fat';
-  throw new ParseError('PARSE_UNSUPPORTED', src.name, 0, 'not a GPT disk image, a FAT file system or a PE/EFI binary');
+  if (
+    head.length >= 512 &&
+    head[510] === 0x55 &&
+    head[511] === 0xaa &&
+    (head[0] === 0xeb || head[0] === 0xe9)
+  )
+    return 'fat';
+  throw new ParseError(
+    'PARSE_UNSUPPORTED',
+    src.name,
+    0,
+    'not a GPT disk image, a FAT file system or a PE/EFI binary',
+  );
 }
 
 function partitionReport(p: GptDisk['partitions'][number]): PartitionReport {
@@ -113,7 +125,14 @@ async function inspectFat(fs: FatFs, partition: number | null, warnings: string[
       }
     }
   }
-  const report: FilesystemReport = { partition, type: fs.type, volumeId: fs.volumeId, volumeLabel: fs.volumeLabel, clusterSize: fs.clusterSize, files };
+  const report: FilesystemReport = {
+    partition,
+    type: fs.type,
+    volumeId: fs.volumeId,
+    volumeLabel: fs.volumeLabel,
+    clusterSize: fs.clusterSize,
+    files,
+  };
   return { report, bins };
 }
 
@@ -133,7 +152,12 @@ export async function inspectSource(src: ByteSource): Promise<InspectReport> {
   } else {
     const gpt = await readGpt(src);
     warnings.push(...gpt.warnings);
-    disk = { sectorSize: gpt.sectorSize, diskGuid: gpt.header.diskGuid, usedBackupHeader: gpt.usedBackup, partitions: gpt.partitions.map(partitionReport) };
+    disk = {
+      sectorSize: gpt.sectorSize,
+      diskGuid: gpt.header.diskGuid,
+      usedBackupHeader: gpt.usedBackup,
+      partitions: gpt.partitions.map(partitionReport),
+    };
     const esps = gpt.partitions.filter((p) => p.typeGuid === ESP_TYPE);
     if (esps.length === 0) warnings.push('no EFI system partition (type c12a7328-…) on this disk');
     for (const p of esps) {
@@ -142,7 +166,14 @@ export async function inspectSource(src: ByteSource): Promise<InspectReport> {
       efiBinaries.push(...bins);
     }
   }
-  return { $schema: INSPECT_SCHEMA_ID, input: { path: src.name, size: src.size, kind }, disk, filesystems, efiBinaries, warnings };
+  return {
+    $schema: INSPECT_SCHEMA_ID,
+    input: { path: src.name, size: src.size, kind },
+    disk,
+    filesystems,
+    efiBinaries,
+    warnings,
+  };
 }
 
 export function inspectFile(path: string): Promise<InspectReport> {

@@ -39,7 +39,8 @@ export interface MeasureResult {
 
 async function isDisk(src: ByteSource): Promise<boolean> {
   const head = await src.read(0, Math.min(src.size, 4096 + 8));
-  const at = (o: number) => head.length >= o + 8 && String.fromCharCode(...head.subarray(o, o + 8)) === 'EFI PART';
+  const at = (o: number) =>
+    head.length >= o + 8 && String.fromCharCode(...head.subarray(o, o + 8)) === 'EFI PART';
   return at(512) || at(4096);
 }
 
@@ -58,7 +59,14 @@ function platformReference(log: Uint8Array, banks: readonly HashAlg[]) {
     }
     const events = replay.events
       .filter((e) => e.pcr === pcr)
-      .map((e): PredictedEvent => ({ pcr, type: e.untrustedType, digests: e.digests, data: e.data, description: `platform reference: ${e.typeName}`, origin: 'platform' }));
+      .map((e): PredictedEvent => ({
+        pcr,
+        type: e.untrustedType,
+        digests: e.digests,
+        data: e.data,
+        description: `platform reference: ${e.typeName}`,
+        origin: 'platform',
+      }));
     out.set(pcr, { value, events });
   }
   return out;
@@ -70,7 +78,10 @@ function platformFromValues(values: PcrValues, banks: readonly HashAlg[]) {
     const value: BankDigests = {};
     for (const a of banks) {
       const v = values[a]?.get(pcr);
-      if (!v) throw new NodeimgError('USAGE', `the platform values have no ${a} value for PCR ${pcr}`, { hint: 'give values for PCRs 0-3 and 6 in every bank measured (--banks)' });
+      if (!v)
+        throw new NodeimgError('USAGE', `the platform values have no ${a} value for PCR ${pcr}`, {
+          hint: 'give values for PCRs 0-3 and 6 in every bank measured (--banks)',
+        });
       value[a] = v;
     }
     out.set(pcr, { value, events: [] });
@@ -80,12 +91,18 @@ function platformFromValues(values: PcrValues, banks: readonly HashAlg[]) {
 
 export async function measureSource(src: ByteSource, opts: MeasureOptions): Promise<MeasureResult> {
   const disk = await isDisk(src);
-  const chain = disk ? await bootChainFromDisk(src, opts.banks, opts.ukiPath ? { ukiPath: opts.ukiPath } : {}) : undefined;
+  const chain = disk
+    ? await bootChainFromDisk(src, opts.banks, opts.ukiPath ? { ukiPath: opts.ukiPath } : {})
+    : undefined;
   const uki = chain?.uki ?? (await loadUki(src, src.name, opts.banks));
   if (opts.boot && chain && opts.boot !== chain.mode) {
-    throw new NodeimgError('USAGE', `--boot ${opts.boot} was given but the image boots ${chain.mode} (EFI/BOOT/BOOTX64.EFI)`);
+    throw new NodeimgError(
+      'USAGE',
+      `--boot ${opts.boot} was given but the image boots ${chain.mode} (EFI/BOOT/BOOTX64.EFI)`,
+    );
   }
-  if (opts.boot === 'systemd-boot' && !chain) throw new NodeimgError('USAGE', '--boot systemd-boot needs a disk image (systemd-boot lives on the ESP)');
+  if (opts.boot === 'systemd-boot' && !chain)
+    throw new NodeimgError('USAGE', '--boot systemd-boot needs a disk image (systemd-boot lives on the ESP)');
   const prediction = await predictBoot({
     banks: opts.banks,
     secureBoot: opts.secureBoot,
@@ -102,7 +119,12 @@ export async function measureSource(src: ByteSource, opts: MeasureOptions): Prom
   const warnings = [...(chain?.warnings ?? [])];
   const document = measurementsDocument({
     prediction: { ...prediction, warnings: [...warnings, ...prediction.warnings] },
-    image: { name: src.name.split('/').pop() ?? src.name, kind: disk ? 'disk' : 'uki', uki: uki.path.split('/').pop() ?? uki.path, ukiAuthenticode: hexDigests(opts.banks, uki.authenticode) },
+    image: {
+      name: src.name.split('/').pop() ?? src.name,
+      kind: disk ? 'disk' : 'uki',
+      uki: uki.path.split('/').pop() ?? uki.path,
+      ukiAuthenticode: hexDigests(opts.banks, uki.authenticode),
+    },
     mode: chain?.mode ?? 'direct',
     secureBoot: opts.secureBoot,
     firmware: opts.firmware ?? 'ovmf',

@@ -30,7 +30,10 @@ const ZERO_SHA256 = '0'.repeat(64);
 /** ImageMeasurementsV2 JSON (Go json.Encoder layout: map keys sorted as strings, trailing newline). */
 export function toConstellation(doc: MeasurementsDocument, t: ConstellationTarget): string {
   const enforced = ENFORCED_PCRS[t.attestationVariant];
-  if (!enforced) throw new RangeError(`unknown attestation variant ${t.attestationVariant} (known: ${Object.keys(ENFORCED_PCRS).join(', ')})`);
+  if (!enforced)
+    throw new RangeError(
+      `unknown attestation variant ${t.attestationVariant} (known: ${Object.keys(ENFORCED_PCRS).join(', ')})`,
+    );
   const m: Record<string, { expected: string; warnOnly: boolean }> = {};
   for (const [pcr, v] of Object.entries(doc.pcrs)) {
     const expected = v.expected.sha256;
@@ -39,7 +42,8 @@ export function toConstellation(doc: MeasurementsDocument, t: ConstellationTarge
   // PCR 15 is only ever extended by userspace after boot; Constellation enforces it as zero.
   if (enforced.includes(15) && !m['15']) m['15'] = { expected: ZERO_SHA256, warnOnly: false };
   for (const pcr of enforced) {
-    if (!m[String(pcr)]) throw new RangeError(`PCR ${pcr} is enforced for ${t.attestationVariant} but was not predicted`);
+    if (!m[String(pcr)])
+      throw new RangeError(`PCR ${pcr} is enforced for ${t.attestationVariant} but was not predicted`);
   }
   // JavaScript objects put integer-like keys first in numeric order, so the Go order ("11" < "4")
   // has to be written out by hand.

@@ -29,7 +29,12 @@ export interface DocumentPcr {
 
 export interface MeasurementsDocument {
   readonly $schema: typeof MEASUREMENTS_SCHEMA_ID;
-  readonly image: { readonly name: string; readonly kind: 'disk' | 'uki'; readonly uki: string; readonly ukiAuthenticode: HexDigests };
+  readonly image: {
+    readonly name: string;
+    readonly kind: 'disk' | 'uki';
+    readonly uki: string;
+    readonly ukiAuthenticode: HexDigests;
+  };
   readonly boot: {
     readonly mode: 'direct' | 'systemd-boot';
     readonly secureBoot: boolean;
@@ -58,7 +63,12 @@ export function hexDigests(banks: readonly HashAlg[], d: BankDigests): HexDigest
 }
 
 function docEvent(banks: readonly HashAlg[], e: PredictedEvent): DocumentEvent {
-  return { type: eventTypeName(e.type), digests: hexDigests(banks, e.digests), data: e.data ? hex(e.data) : null, description: e.description };
+  return {
+    type: eventTypeName(e.type),
+    digests: hexDigests(banks, e.digests),
+    data: e.data ? hex(e.data) : null,
+    description: e.description,
+  };
 }
 
 function originOf(events: readonly PredictedEvent[], platformPcr: boolean): DocumentPcr['origin'] {
@@ -74,7 +84,10 @@ export interface DocumentInput {
   readonly secureBoot: boolean;
   readonly firmware: string;
   /** PCR values taken from a platform reference (a recorded log), with the events behind them. */
-  readonly platform?: ReadonlyMap<number, { readonly value: BankDigests; readonly events: readonly PredictedEvent[] }>;
+  readonly platform?: ReadonlyMap<
+    number,
+    { readonly value: BankDigests; readonly events: readonly PredictedEvent[] }
+  >;
 }
 
 export function measurementsDocument(input: DocumentInput): MeasurementsDocument {
@@ -82,12 +95,18 @@ export function measurementsDocument(input: DocumentInput): MeasurementsDocument
   const banks = p.banks;
   const pcrs: Record<string, DocumentPcr> = {};
   const all = new Map<number, { value: BankDigests; events: readonly PredictedEvent[]; platform: boolean }>();
-  for (const [pcr, value] of p.pcrs) all.set(pcr, { value, events: p.events.filter((e) => e.pcr === pcr), platform: false });
-  for (const [pcr, ref] of input.platform ?? []) all.set(pcr, { value: ref.value, events: ref.events, platform: true });
+  for (const [pcr, value] of p.pcrs)
+    all.set(pcr, { value, events: p.events.filter((e) => e.pcr === pcr), platform: false });
+  for (const [pcr, ref] of input.platform ?? [])
+    all.set(pcr, { value: ref.value, events: ref.events, platform: true });
   for (const pcr of [...all.keys()].sort((a, b) => a - b)) {
     const v = all.get(pcr);
     if (!v) continue;
-    pcrs[String(pcr)] = { origin: originOf(v.events, v.platform), expected: hexDigests(banks, v.value), events: v.events.map((e) => docEvent(banks, e)) };
+    pcrs[String(pcr)] = {
+      origin: originOf(v.events, v.platform),
+      expected: hexDigests(banks, v.value),
+      events: v.events.map((e) => docEvent(banks, e)),
+    };
   }
   return {
     $schema: MEASUREMENTS_SCHEMA_ID,
@@ -103,7 +122,9 @@ export function measurementsDocument(input: DocumentInput): MeasurementsDocument
     },
     banks,
     pcrs,
-    notPredicted: p.notPredicted.filter((n) => !all.has(n.pcr)).map((n) => ({ pcr: n.pcr, reason: n.reason })),
+    notPredicted: p.notPredicted
+      .filter((n) => !all.has(n.pcr))
+      .map((n) => ({ pcr: n.pcr, reason: n.reason })),
     pcr11Phases: p.pcr11Phases.map((x) => ({ phase: x.phase, expected: hexDigests(banks, x.value) })),
     warnings: [...p.warnings],
   };
@@ -134,7 +155,13 @@ export function expectedFromDocument(doc: MeasurementsDocument, pcrs?: readonly 
       if (type === undefined) throw new RangeError(`unknown event type ${e.type} in PCR ${pcr}`);
       const digests: Partial<Record<HashAlg, Uint8Array>> = {};
       for (const [alg, h] of Object.entries(e.digests)) digests[alg as HashAlg] = bytesOf(h);
-      out.push({ pcr, type, digests, data: e.data === null ? undefined : bytesOf(e.data), description: e.description });
+      out.push({
+        pcr,
+        type,
+        digests,
+        data: e.data === null ? undefined : bytesOf(e.data),
+        description: e.description,
+      });
     }
   }
   return out;

@@ -3,7 +3,14 @@
 export { ALL_HASH_ALGS, HASH_ALGS, MultiHash, digest, hashAlgById, isHashAlg } from './hash.js';
 export type { HashAlg } from './hash.js';
 
-export { PCR_COUNT, extend, extendData, initialRegister, isStartupLocality, zeroRegister } from './register.js';
+export {
+  PCR_COUNT,
+  extend,
+  extendData,
+  initialRegister,
+  isStartupLocality,
+  zeroRegister,
+} from './register.js';
 export type { Register, StartupLocality } from './register.js';
 export { PcrBanks } from './pcr-banks.js';
 export type { BankDigests, PcrValues } from './pcr-banks.js';
@@ -34,8 +41,22 @@ export { KNOWN_GUIDS, guidToString } from './eventlog/efi-guid.js';
 export { KNOWN_TAGS, knownTag } from './eventlog/tags.js';
 export type { KnownTag } from './eventlog/tags.js';
 export { startupLocalityOf } from './eventlog/no-action.js';
-export { decodeFirmwareBlob, decodeGptEvent, decodeHandoffTables, decodeImageLoadEvent, decodeTaggedEvent, decodeUefiVariableData } from './eventlog/event-data.js';
-export type { FirmwareBlob, GptEventSummary, HandoffTables, ImageLoadEvent, TaggedEvent, UefiVariableData } from './eventlog/event-data.js';
+export {
+  decodeFirmwareBlob,
+  decodeGptEvent,
+  decodeHandoffTables,
+  decodeImageLoadEvent,
+  decodeTaggedEvent,
+  decodeUefiVariableData,
+} from './eventlog/event-data.js';
+export type {
+  FirmwareBlob,
+  GptEventSummary,
+  HandoffTables,
+  ImageLoadEvent,
+  TaggedEvent,
+  UefiVariableData,
+} from './eventlog/event-data.js';
 export { DATA_DIGEST_TYPES, checkDataDigests, dataDigestMatches } from './eventlog/data-digest.js';
 export type { DataDigestCheck } from './eventlog/data-digest.js';
 export { replayEventLog } from './eventlog/replay.js';
@@ -68,4 +89,16 @@ export {
   svsmDigests,
   vcpuSigForType,
 } from './cvm/snp/index.js';
-export type { AmdLaunchInput, AmdLaunchResult, AmdSevFirmware, AmdSevMode, FirmwareParameters, KernelHashes, SnpLaunchInput, SnpLaunchResult, SnpReport, VcpuDigest, VmmType } from './cvm/snp/index.js';
+export type {
+  AmdLaunchInput,
+  AmdLaunchResult,
+  AmdSevFirmware,
+  AmdSevMode,
+  FirmwareParameters,
+  KernelHashes,
+  SnpLaunchInput,
+  SnpLaunchResult,
+  SnpReport,
+  VcpuDigest,
+  VmmType,
+} from './cvm/snp/index.js';

@@ -3,7 +3,14 @@
 // SecurityPkg/Tcg/Tcg2Dxe/Tcg2Dxe.c TcgDxeHashLogExtendEvent; measured-boot.md §0.1).
 import { NodeimgError } from '../image/formats/errors.js';
 import { ALL_HASH_ALGS, MultiHash, type HashAlg } from './hash.js';
-import { PCR_COUNT, assertPcrIndex, extend, initialRegister, type Register, type StartupLocality } from './register.js';
+import {
+  PCR_COUNT,
+  assertPcrIndex,
+  extend,
+  initialRegister,
+  type Register,
+  type StartupLocality,
+} from './register.js';
 
 /** Per-bank PCR values, each map sorted by PCR index. */
 export type PcrValues = Partial<Record<HashAlg, ReadonlyMap<number, Uint8Array>>>;
@@ -20,10 +27,14 @@ export class PcrBanks {
   constructor(banks: readonly HashAlg[], locality: StartupLocality = 0) {
     const unique = new Set(banks);
     if (unique.size === 0) throw new NodeimgError('USAGE', 'a PCR bank set needs at least one bank');
-    if (unique.size !== banks.length) throw new NodeimgError('USAGE', `duplicate bank in [${banks.join(', ')}]`);
+    if (unique.size !== banks.length)
+      throw new NodeimgError('USAGE', `duplicate bank in [${banks.join(', ')}]`);
     this.banks = ALL_HASH_ALGS.filter((a) => unique.has(a));
     this.regs = new Map(
-      this.banks.map((alg) => [alg, Array.from({ length: PCR_COUNT }, (_, i) => initialRegister(alg, i, i === 0 ? locality : 0))]),
+      this.banks.map((alg) => [
+        alg,
+        Array.from({ length: PCR_COUNT }, (_, i) => initialRegister(alg, i, i === 0 ? locality : 0)),
+      ]),
     );
   }
 
@@ -35,7 +46,8 @@ export class PcrBanks {
   get(alg: HashAlg, index: number): Register {
     assertPcrIndex(index);
     const bank = this.regs.get(alg);
-    if (bank === undefined) throw new NodeimgError('USAGE', `bank ${alg} is not active (active: ${this.banks.join(', ')})`);
+    if (bank === undefined)
+      throw new NodeimgError('USAGE', `bank ${alg} is not active (active: ${this.banks.join(', ')})`);
     return bank[index] as Register;
   }
 
@@ -48,7 +60,8 @@ export class PcrBanks {
    * PCR 0 has been extended, since TPM2_Startup happens before any measurement.
    */
   setStartupLocality(locality: StartupLocality): void {
-    if (this.touched.has(0)) throw new NodeimgError('USAGE', 'StartupLocality after PCR 0 was already extended');
+    if (this.touched.has(0))
+      throw new NodeimgError('USAGE', 'StartupLocality after PCR 0 was already extended');
     for (const [alg, bank] of this.regs) bank[0] = initialRegister(alg, 0, locality);
   }
 
@@ -56,7 +69,8 @@ export class PcrBanks {
   extendDigests(index: number, digests: BankDigests): void {
     assertPcrIndex(index);
     for (const alg of this.banks) {
-      if (digests[alg] === undefined) throw new NodeimgError('USAGE', `no ${alg} digest to extend PCR ${index}`);
+      if (digests[alg] === undefined)
+        throw new NodeimgError('USAGE', `no ${alg} digest to extend PCR ${index}`);
     }
     for (const [alg, bank] of this.regs) {
       // PCR[bank][i] = H_bank(PCR[bank][i] ‖ digest_bank) (measured-boot.md §0.1)

@@ -36,8 +36,10 @@ export function assertPcrIndex(index: number): void {
  */
 export function initialRegister(alg: HashAlg, index: number, locality: StartupLocality = 0): Register {
   assertPcrIndex(index);
-  if (!isStartupLocality(locality)) throw new NodeimgError('USAGE', `startup locality ${String(locality)} is not 0-4`);
-  if (locality !== 0 && index !== 0) throw new NodeimgError('USAGE', `a startup locality only applies to PCR 0, not PCR ${index}`);
+  if (!isStartupLocality(locality))
+    throw new NodeimgError('USAGE', `startup locality ${String(locality)} is not 0-4`);
+  if (locality !== 0 && index !== 0)
+    throw new NodeimgError('USAGE', `a startup locality only applies to PCR 0, not PCR ${index}`);
   const size = HASH_ALGS[alg].size;
   const value = new Uint8Array(size);
   if (index >= 17 && index <= 22) value.fill(0xff);
@@ -58,10 +60,16 @@ export function zeroRegister(alg: HashAlg, index: number): Register {
 export function extend(reg: Register, eventDigest: Uint8Array): Register {
   const size = HASH_ALGS[reg.alg].size;
   if (eventDigest.length !== size) {
-    throw new NodeimgError('USAGE', `cannot extend ${reg.alg} register ${reg.index} with a ${eventDigest.length}-byte digest (need ${size})`);
+    throw new NodeimgError(
+      'USAGE',
+      `cannot extend ${reg.alg} register ${reg.index} with a ${eventDigest.length}-byte digest (need ${size})`,
+    );
   }
   if (reg.value.length !== size) {
-    throw new NodeimgError('USAGE', `${reg.alg} register ${reg.index} holds ${reg.value.length} bytes (need ${size})`);
+    throw new NodeimgError(
+      'USAGE',
+      `${reg.alg} register ${reg.index} holds ${reg.value.length} bytes (need ${size})`,
+    );
   }
   return { index: reg.index, alg: reg.alg, value: digest(reg.alg, reg.value, eventDigest) };
 }

@@ -9,7 +9,8 @@ export const RTMR_COUNT = 4;
 export const RTMR_ALG = 'sha384' as const;
 
 export function initialRtmr(index: number): Register {
-  if (!Number.isInteger(index) || index < 0 || index >= RTMR_COUNT) throw new NodeimgError('USAGE', `RTMR index ${index} is out of range 0-3`);
+  if (!Number.isInteger(index) || index < 0 || index >= RTMR_COUNT)
+    throw new NodeimgError('USAGE', `RTMR index ${index} is out of range 0-3`);
   return zeroRegister(RTMR_ALG, index);
 }
 

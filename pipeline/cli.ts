@@ -16,12 +16,14 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'inspect',
-    summary: 'Show partitions, ESP files and, for every EFI binary, Authenticode hashes, sections and versions.',
+    summary:
+      'Show partitions, ESP files and, for every EFI binary, Authenticode hashes, sections and versions.',
     load: async () => (await import('./commands/inspect.js')).inspectCommand,
   },
   {
     name: 'measure',
-    summary: 'Predict the PCRs (and the firmware event log) a disk image or UKI produces when it boots under OVMF.',
+    summary:
+      'Predict the PCRs (and the firmware event log) a disk image or UKI produces when it boots under OVMF.',
     load: async () => (await import('./commands/measure.js')).measureCommand,
   },
   {
@@ -31,12 +33,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'boot-check',
-    summary: 'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
+    summary:
+      'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
     load: async () => (await import('./commands/boot-check.js')).bootCheckCommand,
   },
   {
     name: 'launch-digest',
-    summary: 'Compute the SEV-SNP / SEV-ES / SEV launch digest (report MEASUREMENT) or the TDX MRTD (and RTMRs) from firmware and kernel files.',
+    summary:
+      'Compute the SEV-SNP / SEV-ES / SEV launch digest (report MEASUREMENT) or the TDX MRTD (and RTMRs) from firmware and kernel files.',
     load: async () => (await import('./commands/launch-digest.js')).launchDigestCommand,
   },
   {
@@ -108,7 +112,8 @@ function report(err: unknown, cmd: Command, io: CommandIo): number {
   if (err instanceof NodeimgError) {
     io.stderr.write(`nodeimg ${cmd.name}: error [${err.code}]: ${err.message}\n`);
     if (err.hint) io.stderr.write(`  hint: ${err.hint}\n`);
-    if (err.code === 'INTERNAL' && err.cause instanceof Error) io.stderr.write(`${err.cause.stack ?? err.cause.message}\n`);
+    if (err.code === 'INTERNAL' && err.cause instanceof Error)
+      io.stderr.write(`${err.cause.stack ?? err.cause.message}\n`);
   } else {
     io.stderr.write(`nodeimg ${cmd.name}: internal error (a bug in nodeimg, please report it):\n`);
     io.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -35,11 +35,16 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): ParsedA
   try {
     parsed = parseArgs({ args: [...argv], options: cmd.options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), { hint: `usage: ${cmd.usage}` });
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), {
+      hint: `usage: ${cmd.usage}`,
+    });
   }
   const n = parsed.positionals.length;
   if (n < cmd.positionals.min || n > cmd.positionals.max) {
-    const want = cmd.positionals.min === cmd.positionals.max ? `${cmd.positionals.min}` : `${cmd.positionals.min}..${cmd.positionals.max}`;
+    const want =
+      cmd.positionals.min === cmd.positionals.max
+        ? `${cmd.positionals.min}`
+        : `${cmd.positionals.min}..${cmd.positionals.max}`;
     throw new UsageError(`expected ${want} argument(s), got ${n}`, { hint: `usage: ${cmd.usage}` });
   }
   return { values: parsed.values, positionals: parsed.positionals };

@@ -9,11 +9,13 @@ import { cachedLabImages, fetchLabInputs } from '../dist/image/build/lab/index.j
 const out = resolve(process.argv[2] ?? 'out');
 mkdirSync(out, { recursive: true });
 const cli = resolve(import.meta.dirname, '../dist/pipeline/bin.js');
-const nodeimg = (...args) => execFileSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+const nodeimg = (...args) =>
+  execFileSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
 
 console.error('demo: fetching systemd-boot-efi, the kernel and busybox from Debian; building the lab images');
 const images = await cachedLabImages({ inputs: await fetchLabInputs() });
-for (const [variant, disk] of Object.entries(images.disks)) copyFileSync(disk, join(out, `disk-${variant}.img`));
+for (const [variant, disk] of Object.entries(images.disks))
+  copyFileSync(disk, join(out, `disk-${variant}.img`));
 
 console.error(`\ndemo: nodeimg inspect ${join(out, 'disk-sdboot-sb.img')}`);
 nodeimg('inspect', join(out, 'disk-sdboot-sb.img'));
@@ -22,6 +24,15 @@ for (const [variant, vars] of [
   ['sdboot-sb', '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd'],
 ]) {
   console.error(`\ndemo: nodeimg measure ${variant}`);
-  nodeimg('measure', join(out, `disk-${variant}.img`), '--vars', vars, '-o', join(out, `measurements-${variant}.json`), '--eventlog', join(out, `eventlog-${variant}.bin`));
+  nodeimg(
+    'measure',
+    join(out, `disk-${variant}.img`),
+    '--vars',
+    vars,
+    '-o',
+    join(out, `measurements-${variant}.json`),
+    '--eventlog',
+    join(out, `eventlog-${variant}.bin`),
+  );
 }
 console.error(`\ndemo: done; disk images, measurements-*.json and predicted eventlog-*.bin are in ${out}`);

@@ -2,7 +2,10 @@
 // is missing (the run crashed) or any test failed.
 import { readFileSync } from 'node:fs';
 
-let passed = 0, failed = 0, skipped = 0, ok = true;
+let passed = 0,
+  failed = 0,
+  skipped = 0,
+  ok = true;
 for (const file of process.argv.slice(2)) {
   let r;
   try {

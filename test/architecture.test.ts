@@ -33,7 +33,8 @@ describe('architecture', () => {
       const offenders: string[] = [];
       for (const file of tsFiles(join(root, folder))) {
         for (const spec of imports(readFileSync(file, 'utf8'))) {
-          if (FORBIDDEN.some((re) => re.test(spec))) offenders.push(`${relative(root, file)} imports ${spec}`);
+          if (FORBIDDEN.some((re) => re.test(spec)))
+            offenders.push(`${relative(root, file)} imports ${spec}`);
           if (spec.startsWith('.') && /(^|\/)pipeline\//.test(join(relative(root, file), '..', spec))) {
             offenders.push(`${relative(root, file)} imports the pipeline (${spec})`);
           }
@@ -44,6 +45,9 @@ describe('architecture', () => {
   }
 
   it('the scanner sees forbidden imports (self-check)', () => {
-    expect(imports(`import { open } from 'node:fs/promises';\nexport { x } from "execa";`)).toEqual(['node:fs/promises', 'execa']);
+    expect(imports(`import { open } from 'node:fs/promises';\nexport { x } from "execa";`)).toEqual([
+      'node:fs/promises',
+      'execa',
+    ]);
   });
 });

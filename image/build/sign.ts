@@ -37,8 +37,20 @@ export interface SignOptions extends SecureBootKey {
 /** sbsign `input` to `output` with the clock frozen at the epoch. */
 export async function sbsignFile(input: string, output: string, opts: SignOptions): Promise<void> {
   const epoch = opts.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
-  const [file, args] = fakeTimeArgv(epoch, 'sbsign', ['--key', opts.key, '--cert', opts.cert, '--output', output, input]);
-  await runTool(file, args, { sourceDateEpoch: epoch, timeoutMs: 120_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const [file, args] = fakeTimeArgv(epoch, 'sbsign', [
+    '--key',
+    opts.key,
+    '--cert',
+    opts.cert,
+    '--output',
+    output,
+    input,
+  ]);
+  await runTool(file, args, {
+    sourceDateEpoch: epoch,
+    timeoutMs: 120_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
 }
 
 /** `image` zero-padded to a multiple of 8 bytes (what sbsign hashes and signs). */
@@ -51,12 +63,22 @@ export function padTo8(image: Uint8Array): Uint8Array {
 
 /** An Authenticode signer over a PEM RSA key and certificate (files). */
 export async function pemSigner(key: SecureBootKey): Promise<AuthenticodeSigner> {
-  const [keyPem, certPem] = await Promise.all([readFile(key.key), readFile(key.cert)]).catch((err: unknown) => {
-    throw new NodeimgError('IO_NOT_FOUND', `cannot read the signing key or certificate: ${(err as Error).message}`, { cause: err });
-  });
+  const [keyPem, certPem] = await Promise.all([readFile(key.key), readFile(key.cert)]).catch(
+    (err: unknown) => {
+      throw new NodeimgError(
+        'IO_NOT_FOUND',
+        `cannot read the signing key or certificate: ${(err as Error).message}`,
+        { cause: err },
+      );
+    },
+  );
   const privateKey = createPrivateKey(keyPem);
   if (privateKey.asymmetricKeyType !== 'rsa') {
-    throw new NodeimgError('USAGE', `the Secure Boot key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not RSA`, { hint: 'UEFI Secure Boot verifies RSA-2048 PKCS#1 v1.5 signatures' });
+    throw new NodeimgError(
+      'USAGE',
+      `the Secure Boot key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not RSA`,
+      { hint: 'UEFI Secure Boot verifies RSA-2048 PKCS#1 v1.5 signatures' },
+    );
   }
   const certificate = new Uint8Array(new X509Certificate(certPem).raw);
   return { certificate, sign: (data) => new Uint8Array(rsaSign('sha256', data, privateKey)) };

@@ -56,7 +56,13 @@ export class ParseError extends NodeimgError<ParseErrorCode> {
   readonly offset: number;
   readonly structure: string;
 
-  constructor(code: ParseErrorCode, structure: string, offset: number, detail: string, options: NodeimgErrorOptions = {}) {
+  constructor(
+    code: ParseErrorCode,
+    structure: string,
+    offset: number,
+    detail: string,
+    options: NodeimgErrorOptions = {},
+  ) {
     super(code, `${structure} at byte ${offset} (0x${offset.toString(16)}): ${detail}`, options);
     this.offset = offset;
     this.structure = structure;

@@ -35,12 +35,22 @@ export class ByteReader {
     return this.base + pos;
   }
 
-  fail(detail: string, pos = this.pos, code: 'PARSE_INVALID' | 'PARSE_LIMIT' | 'PARSE_UNSUPPORTED' = 'PARSE_INVALID'): never {
+  fail(
+    detail: string,
+    pos = this.pos,
+    code: 'PARSE_INVALID' | 'PARSE_LIMIT' | 'PARSE_UNSUPPORTED' = 'PARSE_INVALID',
+  ): never {
     throw new ParseError(code, this.structure, this.abs(pos), detail);
   }
 
   private check(pos: number, n: number): void {
-    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(n) || pos < 0 || n < 0 || pos + n > this.bytes.byteLength) {
+    if (
+      !Number.isSafeInteger(pos) ||
+      !Number.isSafeInteger(n) ||
+      pos < 0 ||
+      n < 0 ||
+      pos + n > this.bytes.byteLength
+    ) {
       throw new ParseError(
         'PARSE_TRUNCATED',
         this.structure,

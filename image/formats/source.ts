@@ -18,7 +18,13 @@ export interface ByteSource {
 export const MAX_READ = 64 * 1024 * 1024;
 
 export function checkRange(src: ByteSource, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > src.size) {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > src.size
+  ) {
     throw new ParseError(
       'PARSE_TRUNCATED',
       src.name,
@@ -27,7 +33,12 @@ export function checkRange(src: ByteSource, offset: number, length: number): voi
     );
   }
   if (length > MAX_READ) {
-    throw new ParseError('PARSE_LIMIT', src.name, src.base + offset, `single read of ${length} bytes exceeds ${MAX_READ}`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      src.name,
+      src.base + offset,
+      `single read of ${length} bytes exceeds ${MAX_READ}`,
+    );
   }
 }
 
@@ -45,8 +56,19 @@ export function fromBytes(bytes: Uint8Array, name = 'input', base = 0): ByteSour
 
 /** A window [offset, offset+size) of another source, e.g. one partition of a disk image. */
 export function slice(src: ByteSource, offset: number, size: number, name = src.name): ByteSource {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0 || offset + size > src.size) {
-    throw new ParseError('PARSE_TRUNCATED', src.name, src.base + Math.max(0, Math.min(offset, src.size)), `window [${offset}, +${size}) is outside the ${src.size}-byte input`);
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(size) ||
+    offset < 0 ||
+    size < 0 ||
+    offset + size > src.size
+  ) {
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      src.name,
+      src.base + Math.max(0, Math.min(offset, src.size)),
+      `window [${offset}, +${size}) is outside the ${src.size}-byte input`,
+    );
   }
   return {
     size,
@@ -63,7 +85,12 @@ export function slice(src: ByteSource, offset: number, size: number, name = src.
  * Streams [offset, offset+length) in chunks, reading the next chunk while the caller consumes the
  * current one, so hashing and I/O overlap. Memory stays at about two chunks whatever the length.
  */
-export async function* chunks(src: ByteSource, offset: number, length: number, chunkSize = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
+export async function* chunks(
+  src: ByteSource,
+  offset: number,
+  length: number,
+  chunkSize = 4 * 1024 * 1024,
+): AsyncGenerator<Uint8Array> {
   if (length === 0) return;
   checkRange(src, offset, 0);
   if (offset + length > src.size) checkRange(src, offset, length);

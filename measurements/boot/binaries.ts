@@ -32,7 +32,9 @@ export interface EfiBinary {
   readonly signatures: readonly ImageSignature[];
   readonly signed: boolean;
   /** systemd-stub / systemd-boot major version from the LoaderInfo marker. */
-  readonly systemd: { readonly kind: 'systemd-stub' | 'systemd-boot'; readonly version: string; readonly major: number } | undefined;
+  readonly systemd:
+    | { readonly kind: 'systemd-stub' | 'systemd-boot'; readonly version: string; readonly major: number }
+    | undefined;
 }
 
 export interface KernelInfo {
@@ -57,19 +59,32 @@ export interface Uki extends EfiBinary {
   sectionSize(index: number): number;
 }
 
-async function efiBinaryOf(src: ByteSource, pe: PeImage, path: string, banks: readonly HashAlg[]): Promise<EfiBinary> {
+async function efiBinaryOf(
+  src: ByteSource,
+  pe: PeImage,
+  path: string,
+  banks: readonly HashAlg[],
+): Promise<EfiBinary> {
   const certs = await parseCertificates(src, pe);
   const systemd = await detectSystemd(src, pe);
   return {
     path,
     authenticode: await authenticodeHash(src, pe, banks),
-    signatures: certs.flatMap((c) => (c.signature ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }] : [])),
+    signatures: certs.flatMap((c) =>
+      c.signature
+        ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }]
+        : [],
+    ),
     signed: certs.length > 0,
     systemd: systemd ? { kind: systemd.kind, version: systemd.version, major: systemd.major } : undefined,
   };
 }
 
-export async function loadEfiBinary(src: ByteSource, path: string, banks: readonly HashAlg[]): Promise<EfiBinary> {
+export async function loadEfiBinary(
+  src: ByteSource,
+  path: string,
+  banks: readonly HashAlg[],
+): Promise<EfiBinary> {
   return efiBinaryOf(src, await parsePe(src), path, banks);
 }
 
@@ -89,11 +104,22 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
     const ss = sectionSource(src, pe, s); // validates the raw range and the zero fill
     const raw = Math.min(s.virtualSize, s.sizeOfRawData);
     sectionGroup.set(s.index, groups.length);
-    groups.push({ ranges: [{ start: s.pointerToRawData, end: s.pointerToRawData + raw }], algs: banks, zeroTail: ss.size - raw });
+    groups.push({
+      ranges: [{ start: s.pointerToRawData, end: s.pointerToRawData + raw }],
+      algs: banks,
+      zeroTail: ss.size - raw,
+    });
   }
   // The stub hands the .linux buffer (VirtualSize bytes) to LoadImage, so the firmware's
   // Authenticode is over exactly those bytes (measured-boot.md §1 "ImageSize").
-  let kernel: { pe: PeImage; version: Awaited<ReturnType<typeof detectKernel>>; group: number | undefined; src: ByteSource } | undefined;
+  let kernel:
+    | {
+        pe: PeImage;
+        version: Awaited<ReturnType<typeof detectKernel>>;
+        group: number | undefined;
+        src: ByteSource;
+      }
+    | undefined;
   let kernelError: string | undefined;
   if (linux) {
     const ksrc = sectionSource(src, pe, linux);
@@ -103,8 +129,20 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
       const raw = Math.min(linux.virtualSize, linux.sizeOfRawData);
       // ranges inside the raw data can share the pass; the zero-filled tail cannot
       const inRaw = kranges.every((r) => r.end <= raw);
-      kernel = { pe: kpe, version: await detectKernel(ksrc), group: inRaw ? groups.length : undefined, src: ksrc };
-      if (inRaw) groups.push({ ranges: kranges.map((r) => ({ start: r.start + linux.pointerToRawData, end: r.end + linux.pointerToRawData })), algs: banks });
+      kernel = {
+        pe: kpe,
+        version: await detectKernel(ksrc),
+        group: inRaw ? groups.length : undefined,
+        src: ksrc,
+      };
+      if (inRaw)
+        groups.push({
+          ranges: kranges.map((r) => ({
+            start: r.start + linux.pointerToRawData,
+            end: r.end + linux.pointerToRawData,
+          })),
+          algs: banks,
+        });
     } catch (err) {
       // a .linux that is not a PE cannot be started by LoadImage; PCR 11 can still be predicted
       if (!(err instanceof NodeimgError)) throw err;
@@ -113,7 +151,10 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
   }
   const digests = await hashRangeGroups(src, groups);
   const kernelInfo: KernelInfo | undefined = kernel && {
-    authenticode: kernel.group === undefined ? await authenticodeHash(kernel.src, kernel.pe, banks) : (digests[kernel.group] as BankDigests),
+    authenticode:
+      kernel.group === undefined
+        ? await authenticodeHash(kernel.src, kernel.pe, banks)
+        : (digests[kernel.group] as BankDigests),
     version: kernel.version?.version,
     major: kernel.version?.major,
     minor: kernel.version?.minor,
@@ -127,7 +168,11 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
   return {
     path,
     authenticode: digests[0] as BankDigests,
-    signatures: certs.flatMap((c) => (c.signature ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }] : [])),
+    signatures: certs.flatMap((c) =>
+      c.signature
+        ? [{ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg }]
+        : [],
+    ),
     signed: certs.length > 0,
     systemd: systemd ? { kind: systemd.kind, version: systemd.version, major: systemd.major } : undefined,
     sections: pe.sections.map((s) => ({ index: s.index, name: s.name, virtualSize: s.virtualSize })),

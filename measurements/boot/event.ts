@@ -51,22 +51,48 @@ export function hashAll(banks: readonly HashAlg[], ...parts: Uint8Array[]): Bank
 /** EV_EFI_ACTION: digest = H(ASCII string without NUL) = H(event data) (PFP §10.4.1; edk2 Tcg2Dxe). */
 export function efiAction(banks: readonly HashAlg[], pcr: number, text: string): PredictedEvent {
   const data = ascii(text);
-  return { pcr, type: EV.EFI_ACTION, digests: hashAll(banks, data), data, description: `EV_EFI_ACTION "${text}"`, origin: 'constant' };
+  return {
+    pcr,
+    type: EV.EFI_ACTION,
+    digests: hashAll(banks, data),
+    data,
+    description: `EV_EFI_ACTION "${text}"`,
+    origin: 'constant',
+  };
 }
 
 /** EV_SEPARATOR 00000000 (edk2 Tcg2Dxe MeasureSeparatorEvent: digest = H(event data)). */
 export function separator(banks: readonly HashAlg[], pcr: number): PredictedEvent {
   const data = new Uint8Array(4);
-  return { pcr, type: EV.SEPARATOR, digests: hashAll(banks, data), data, description: 'separator', origin: 'constant' };
+  return {
+    pcr,
+    type: EV.SEPARATOR,
+    digests: hashAll(banks, data),
+    data,
+    description: 'separator',
+    origin: 'constant',
+  };
 }
 
 /** EV_IPL as systemd-stub/-boot log it: digest = H(buffer), data = description in UTF-16LE + NUL. */
-export function ipl(pcr: number, digests: BankDigests, text: string, description: string, origin: Origin = 'image'): PredictedEvent {
+export function ipl(
+  pcr: number,
+  digests: BankDigests,
+  text: string,
+  description: string,
+  origin: Origin = 'image',
+): PredictedEvent {
   return { pcr, type: EV.IPL, digests, data: utf16z(text), description, origin };
 }
 
 /** EV_EVENT_TAG: data = TCG_PCClientTaggedEvent {u32 id, u32 size, data}; digest = H(buffer). */
-export function taggedEvent(pcr: number, tag: number, tagData: Uint8Array, digests: BankDigests, description: string): PredictedEvent {
+export function taggedEvent(
+  pcr: number,
+  tag: number,
+  tagData: Uint8Array,
+  digests: BankDigests,
+  description: string,
+): PredictedEvent {
   const data = new Uint8Array(8 + tagData.length);
   const v = new DataView(data.buffer);
   v.setUint32(0, tag, true);
@@ -77,5 +103,12 @@ export function taggedEvent(pcr: number, tag: number, tagData: Uint8Array, diges
 
 /** EV_EFI_BOOT_SERVICES_APPLICATION: digest = Authenticode of the PE; data holds runtime addresses. */
 export function application(digests: BankDigests, what: string): PredictedEvent {
-  return { pcr: 4, type: EV.EFI_BOOT_SERVICES_APPLICATION, digests, data: undefined, description: `Authenticode of ${what}`, origin: 'image' };
+  return {
+    pcr: 4,
+    type: EV.EFI_BOOT_SERVICES_APPLICATION,
+    digests,
+    data: undefined,
+    description: `Authenticode of ${what}`,
+    origin: 'image',
+  };
 }

@@ -29,7 +29,9 @@ export const DATA_DIGEST_TYPES: ReadonlySet<number> = new Set([
  * EV_EFI_VARIABLE_BOOT also matches H(VariableData): edk2 Tcg2Dxe MeasureVariable hashes the variable
  * contents only, while the PFP says the whole UEFI_VARIABLE_DATA.
  */
-export function dataDigestMatches(ev: Pick<TcgEvent, 'untrustedType' | 'data' | 'claimedDigests'>): boolean | undefined {
+export function dataDigestMatches(
+  ev: Pick<TcgEvent, 'untrustedType' | 'data' | 'claimedDigests'>,
+): boolean | undefined {
   if (!DATA_DIGEST_TYPES.has(ev.untrustedType)) return undefined;
   const algs = Object.keys(ev.claimedDigests).filter(isHashAlg);
   if (algs.length === 0) return undefined;

@@ -6,7 +6,15 @@ import { ParseError } from '../../image/formats/errors.js';
 import { ByteReader } from '../../image/formats/reader.js';
 import type { HashAlg } from '../hash.js';
 import { SPEC_ID_SIGNATURE_02, SPEC_ID_SIGNATURE_03, decodeSpecIdEvent, startsWith } from './spec-id.js';
-import { EV, eventTypeName, type DecodeWarning, type DecodedEventLog, type SpecIdEvent, type TcgEvent, type TrailingBytes } from './types.js';
+import {
+  EV,
+  eventTypeName,
+  type DecodeWarning,
+  type DecodedEventLog,
+  type SpecIdEvent,
+  type TcgEvent,
+  type TrailingBytes,
+} from './types.js';
 
 /** Default cap on the number of records (a real boot log has a few hundred). */
 export const MAX_EVENTS = 100_000;
@@ -33,7 +41,8 @@ export function decodeEventLog(bytes: Uint8Array, opts: DecodeOptions = {}): Dec
   const r = new ByteReader(bytes, 'TCG event log');
   const warnings: DecodeWarning[] = [];
   if (bytes.length === 0) throw new ParseError('PARSE_TRUNCATED', 'TCG event log', 0, 'the log is empty');
-  if (paddingAt(bytes, 0, HEADER_RECORD_SIZE) !== undefined) r.fail('the log starts with padding bytes, not with the Spec ID event');
+  if (paddingAt(bytes, 0, HEADER_RECORD_SIZE) !== undefined)
+    r.fail('the log starts with padding bytes, not with the Spec ID event');
 
   const { headerPcr, specId } = decodeHeaderRecord(r, maxEventSize, warnings);
   const events: TcgEvent[] = [];
@@ -50,8 +59,16 @@ export function decodeEventLog(bytes: Uint8Array, opts: DecodeOptions = {}): Dec
       const hex = `0x${fill.toString(16).padStart(2, '0')}`;
       warnings.push(
         uniform
-          ? { id: 'TRAILING_PADDING', offset: start, message: `${trailing.bytes.length} bytes of ${hex} padding after the last event` }
-          : { id: 'TRAILING_GARBAGE', offset: start, message: `${trailing.bytes.length} bytes after the last event start with ${hex} padding but are not all ${hex}` },
+          ? {
+              id: 'TRAILING_PADDING',
+              offset: start,
+              message: `${trailing.bytes.length} bytes of ${hex} padding after the last event`,
+            }
+          : {
+              id: 'TRAILING_GARBAGE',
+              offset: start,
+              message: `${trailing.bytes.length} bytes after the last event start with ${hex} padding but are not all ${hex}`,
+            },
       );
       break;
     }
@@ -73,7 +90,11 @@ function paddingAt(bytes: Uint8Array, pos: number, n: number): 0 | 0xff | undefi
   return first;
 }
 
-function decodeHeaderRecord(log: ByteReader, maxEventSize: number, warnings: DecodeWarning[]): { headerPcr: number; specId: SpecIdEvent } {
+function decodeHeaderRecord(
+  log: ByteReader,
+  maxEventSize: number,
+  warnings: DecodeWarning[],
+): { headerPcr: number; specId: SpecIdEvent } {
   const r = log.sub(0, Math.min(log.length, HEADER_RECORD_SIZE), 'TCG_PCR_EVENT (Spec ID header)');
   const headerPcr = r.u32();
   const type = r.u32();
@@ -87,12 +108,18 @@ function decodeHeaderRecord(log: ByteReader, maxEventSize: number, warnings: Dec
       'PARSE_UNSUPPORTED',
     );
   }
-  if (size > maxEventSize) r.fail(`EventSize ${size} exceeds the ${maxEventSize}-byte limit`, 28, 'PARSE_LIMIT');
+  if (size > maxEventSize)
+    r.fail(`EventSize ${size} exceeds the ${maxEventSize}-byte limit`, 28, 'PARSE_LIMIT');
   const data = log.sub(HEADER_RECORD_SIZE, size, 'TCG_EfiSpecIDEventStruct');
   if (startsWith(data.bytes, SPEC_ID_SIGNATURE_02)) {
-    data.fail('"Spec ID Event02" (TCG EFI Platform 1.22, SHA-1 only) is not supported', 0, 'PARSE_UNSUPPORTED');
+    data.fail(
+      '"Spec ID Event02" (TCG EFI Platform 1.22, SHA-1 only) is not supported',
+      0,
+      'PARSE_UNSUPPORTED',
+    );
   }
-  if (!startsWith(data.bytes, SPEC_ID_SIGNATURE_03)) data.fail('the first record is EV_NO_ACTION but not "Spec ID Event03"', 0, 'PARSE_UNSUPPORTED');
+  if (!startsWith(data.bytes, SPEC_ID_SIGNATURE_03))
+    data.fail('the first record is EV_NO_ACTION but not "Spec ID Event03"', 0, 'PARSE_UNSUPPORTED');
   // PFP: the Spec ID record's digest is all zero; it is never extended.
   if (sha1.some((b) => b !== 0)) r.fail('the Spec ID record has a non-zero SHA-1 digest', 8);
   const specId = decodeSpecIdEvent(data, warnings);
@@ -109,19 +136,28 @@ function decodeEvent2(r: ByteReader, spec: SpecIdEvent, index: number, maxEventS
   const count = r.u32();
   // Each digest must be of a bank the Spec ID event declared (its size comes from there), and no
   // bank twice, so there are at most as many digests as declared banks (go-eventlog parseRawEvent2).
-  if (count > spec.algorithms.length) r.fail(`digest count ${count} exceeds the ${spec.algorithms.length} algorithms of the Spec ID event`, countPos);
+  if (count > spec.algorithms.length)
+    r.fail(
+      `digest count ${count} exceeds the ${spec.algorithms.length} algorithms of the Spec ID event`,
+      countPos,
+    );
   const claimedDigests: Partial<Record<HashAlg, Uint8Array>> = {};
   for (let i = 0; i < count; i++) {
     const pos = r.offset;
     const algId = r.u16();
     const decl = spec.algorithms.find((a) => a.algId === algId);
-    if (decl === undefined) r.fail(`digest algorithm 0x${algId.toString(16).padStart(4, '0')} is not declared in the Spec ID event`, pos);
+    if (decl === undefined)
+      r.fail(
+        `digest algorithm 0x${algId.toString(16).padStart(4, '0')} is not declared in the Spec ID event`,
+        pos,
+      );
     if (claimedDigests[decl.alg] !== undefined) r.fail(`two ${decl.alg} digests in one event`, pos);
     claimedDigests[decl.alg] = r.read(decl.digestSize).slice();
   }
   const sizePos = r.offset;
   const size = r.u32();
-  if (size > maxEventSize) r.fail(`EventSize ${size} exceeds the ${maxEventSize}-byte limit`, sizePos, 'PARSE_LIMIT');
+  if (size > maxEventSize)
+    r.fail(`EventSize ${size} exceeds the ${maxEventSize}-byte limit`, sizePos, 'PARSE_LIMIT');
   const data = r.read(size).slice();
   return { index, offset, pcr, untrustedType, typeName: eventTypeName(untrustedType), claimedDigests, data };
 }

@@ -4,7 +4,14 @@ import { NodeimgError } from '../../image/formats/errors.js';
 import { ByteReader, toHex } from '../../image/formats/reader.js';
 import { devicePathText } from './device-path.js';
 import { guidLabel, guidToString } from './efi-guid.js';
-import { decodeFirmwareBlob, decodeGptEvent, decodeHandoffTables, decodeImageLoadEvent, decodeTaggedEvent, decodeUefiVariableData } from './event-data.js';
+import {
+  decodeFirmwareBlob,
+  decodeGptEvent,
+  decodeHandoffTables,
+  decodeImageLoadEvent,
+  decodeTaggedEvent,
+  decodeUefiVariableData,
+} from './event-data.js';
 import { describeNoAction } from './no-action.js';
 import { knownTag } from './tags.js';
 import { decodeText, hex64, hexSummary, quote, textOrHex } from './text.js';
@@ -16,7 +23,10 @@ export interface DescribeOptions {
 }
 
 /** A short description of what the event data says (not including the type name). */
-export function describeEvent(ev: Pick<TcgEvent, 'untrustedType' | 'data'>, opts: DescribeOptions = {}): string {
+export function describeEvent(
+  ev: Pick<TcgEvent, 'untrustedType' | 'data'>,
+  opts: DescribeOptions = {},
+): string {
   let text: string;
   try {
     text = describeData(ev.untrustedType, ev.data, opts);
@@ -25,8 +35,11 @@ export function describeEvent(ev: Pick<TcgEvent, 'untrustedType' | 'data'>, opts
     text = `${hexSummary(ev.data)} (undecodable ${eventTypeName(ev.untrustedType)} data: ${e.message})`;
   }
   // Event data is attacker-controlled: keep control characters off the terminal.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function describeData(type: number, d: Uint8Array, opts: DescribeOptions): string {
@@ -34,7 +47,9 @@ function describeData(type: number, d: Uint8Array, opts: DescribeOptions): strin
     case EV.NO_ACTION:
       return describeNoAction(d);
     case EV.SEPARATOR:
-      return d.length === 4 ? `separator ${toHex(d)}${toHex(d) === 'ffffffff' ? ' (error)' : ''}` : `separator ${hexSummary(d)}`;
+      return d.length === 4
+        ? `separator ${toHex(d)}${toHex(d) === 'ffffffff' ? ' (error)' : ''}`
+        : `separator ${hexSummary(d)}`;
     case EV.EFI_VARIABLE_DRIVER_CONFIG:
     case EV.EFI_VARIABLE_BOOT:
     case EV.EFI_VARIABLE_BOOT2:
@@ -46,7 +61,10 @@ function describeData(type: number, d: Uint8Array, opts: DescribeOptions): strin
     case EV.EFI_BOOT_SERVICES_DRIVER:
     case EV.EFI_RUNTIME_SERVICES_DRIVER: {
       const e = decodeImageLoadEvent(d);
-      const clipped = e.devicePathLength > BigInt(e.devicePath.length) ? ` (device path clipped to ${e.devicePath.length} bytes)` : '';
+      const clipped =
+        e.devicePathLength > BigInt(e.devicePath.length)
+          ? ` (device path clipped to ${e.devicePath.length} bytes)`
+          : '';
       return (
         `image at ${hex64(e.location)} length ${hex64(e.length)} link ${hex64(e.linkTimeAddress)} ` +
         `devicePath[${e.devicePathLength}] ${e.devicePath.length > 0 ? devicePathText(e.devicePath) : '(none)'}${clipped}`
@@ -81,7 +99,9 @@ function describeData(type: number, d: Uint8Array, opts: DescribeOptions): strin
     }
     case EV.S_CRTM_VERSION:
       // OVMF Tcg2Pei: PcdFirmwareVersionString, UTF-16 with NUL; some firmware logs a GUID.
-      return d.length === 16 && decodeText(d) === undefined ? `version GUID ${guidToString(d)}` : textOrHex(d);
+      return d.length === 16 && decodeText(d) === undefined
+        ? `version GUID ${guidToString(d)}`
+        : textOrHex(d);
     default:
       // EV_EFI_ACTION / EV_ACTION (ASCII), EV_IPL (systemd: UTF-16LE + NUL; GRUB/shim: ASCII),
       // EV_PLATFORM_CONFIG_FLAGS ("ACPI DATA"), EV_EFI_HCRTM_EVENT ("HCRTM"), and anything unknown.
@@ -98,7 +118,8 @@ function describeVariable(type: number, d: Uint8Array): string {
     if (v.name === 'BootOrder') {
       const r = new ByteReader(vd, 'BootOrder');
       const ids: string[] = [];
-      while (r.remaining >= 2 && ids.length < 64) ids.push(r.u16().toString(16).toUpperCase().padStart(4, '0'));
+      while (r.remaining >= 2 && ids.length < 64)
+        ids.push(r.u16().toString(16).toUpperCase().padStart(4, '0'));
       return `${head} ${ids.join(',')}${extra}`;
     }
     if (/^Boot[0-9A-Fa-f]{4}$/.test(v.name)) return `${head} ${describeLoadOption(vd)}${extra}`;

@@ -31,7 +31,10 @@ function nodeText(type: number, subtype: number, r: ByteReader): string | undefi
       const uid = r.u32();
       if (hid === 0x0a0341d0) return `PciRoot(${hx(uid)})`;
       if (hid === 0x0a0841d0) return `PcieRoot(${hx(uid)})`;
-      const pnp = (hid & 0xffff) === 0x41d0 ? `PNP${(hid >>> 16).toString(16).toUpperCase().padStart(4, '0')}` : hx(hid);
+      const pnp =
+        (hid & 0xffff) === 0x41d0
+          ? `PNP${(hid >>> 16).toString(16).toUpperCase().padStart(4, '0')}`
+          : hx(hid);
       return `Acpi(${pnp},${hx(uid)})`;
     }
     case 0x0302:
@@ -59,7 +62,12 @@ function nodeText(type: number, subtype: number, r: ByteReader): string | undefi
       const sig = r.read(16);
       const format = r.u8();
       const sigType = r.u8();
-      const sigText = sigType === 2 ? guidToString(sig) : sigType === 1 ? hx(new DataView(sig.buffer, sig.byteOffset, 4).getUint32(0, true)) : '0';
+      const sigText =
+        sigType === 2
+          ? guidToString(sig)
+          : sigType === 1
+            ? hx(new DataView(sig.buffer, sig.byteOffset, 4).getUint32(0, true))
+            : '0';
       const fmt = format === 2 ? 'GPT' : format === 1 ? 'MBR' : hx(format);
       return `HD(${part},${fmt},${sigText},${hex64(start)},${hex64(size)})`;
     }

@@ -48,7 +48,9 @@ export function encodeEventLog(log: EventLog): Uint8Array {
 }
 
 function digestAlgs(ev: EventRecord): HashAlg[] {
-  return Object.keys(ev.claimedDigests).filter((k): k is HashAlg => isHashAlg(k) && ev.claimedDigests[k] !== undefined);
+  return Object.keys(ev.claimedDigests).filter(
+    (k): k is HashAlg => isHashAlg(k) && ev.claimedDigests[k] !== undefined,
+  );
 }
 
 function recordSize(ev: EventRecord, sizes: ReadonlyMap<HashAlg, number>, n: number): number {
@@ -58,9 +60,17 @@ function recordSize(ev: EventRecord, sizes: ReadonlyMap<HashAlg, number>, n: num
   let size = 12 + 4 + ev.data.length;
   for (const alg of digestAlgs(ev)) {
     const want = sizes.get(alg);
-    if (want === undefined) throw new NodeimgError('USAGE', `event ${n} has a ${alg} digest but the Spec ID event does not declare ${alg}`);
+    if (want === undefined)
+      throw new NodeimgError(
+        'USAGE',
+        `event ${n} has a ${alg} digest but the Spec ID event does not declare ${alg}`,
+      );
     const got = (ev.claimedDigests[alg] as Uint8Array).length;
-    if (got !== want) throw new NodeimgError('USAGE', `event ${n} ${alg} digest is ${got} bytes, the Spec ID event says ${want}`);
+    if (got !== want)
+      throw new NodeimgError(
+        'USAGE',
+        `event ${n} ${alg} digest is ${got} bytes, the Spec ID event says ${want}`,
+      );
     size += 2 + want;
   }
   return size;
@@ -97,7 +107,8 @@ export function createEvent(spec: SpecIdEvent, input: CreateEventInput): EventRe
     claimedDigests = Object.fromEntries(
       banks.map((a) => {
         const d = given[a];
-        if (d === undefined) throw new NodeimgError('USAGE', `no ${a} digest given for a PCR ${input.pcr} event`);
+        if (d === undefined)
+          throw new NodeimgError('USAGE', `no ${a} digest given for a PCR ${input.pcr} event`);
         return [a, d];
       }),
     );

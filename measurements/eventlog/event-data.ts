@@ -21,7 +21,8 @@ export function decodeUefiVariableData(data: Uint8Array): UefiVariableData {
   const dataLen = r.u64n();
   const nameBytes = r.read(nameLen * 2);
   let name = '';
-  for (let i = 0; i < nameLen; i++) name += String.fromCharCode((nameBytes[2 * i] as number) | ((nameBytes[2 * i + 1] as number) << 8));
+  for (let i = 0; i < nameLen; i++)
+    name += String.fromCharCode((nameBytes[2 * i] as number) | ((nameBytes[2 * i + 1] as number) << 8));
   const variableData = r.read(dataLen);
   return { guid, name, variableData, extra: r.remaining };
 }
@@ -84,7 +85,10 @@ export interface FirmwareBlob {
 }
 
 export function decodeFirmwareBlob(data: Uint8Array, withDescription: boolean): FirmwareBlob {
-  const r = new ByteReader(data, withDescription ? 'UEFI_PLATFORM_FIRMWARE_BLOB2' : 'UEFI_PLATFORM_FIRMWARE_BLOB');
+  const r = new ByteReader(
+    data,
+    withDescription ? 'UEFI_PLATFORM_FIRMWARE_BLOB2' : 'UEFI_PLATFORM_FIRMWARE_BLOB',
+  );
   const description = withDescription ? latin1(r.read(r.u8())) : undefined;
   return { description, base: r.u64(), length: r.u64() };
 }
@@ -95,8 +99,15 @@ export interface HandoffTables {
   readonly guids: readonly string[];
 }
 
-export function decodeHandoffTables(data: Uint8Array, withDescription: boolean, uintnBytes: 4 | 8): HandoffTables {
-  const r = new ByteReader(data, withDescription ? 'UEFI_HANDOFF_TABLE_POINTERS2' : 'UEFI_HANDOFF_TABLE_POINTERS');
+export function decodeHandoffTables(
+  data: Uint8Array,
+  withDescription: boolean,
+  uintnBytes: 4 | 8,
+): HandoffTables {
+  const r = new ByteReader(
+    data,
+    withDescription ? 'UEFI_HANDOFF_TABLE_POINTERS2' : 'UEFI_HANDOFF_TABLE_POINTERS',
+  );
   const description = withDescription ? latin1(r.read(r.u8())) : undefined;
   // UEFI_HANDOFF_TABLE_POINTERS2 declares NumberOfTables as UINT64; the v1 struct uses UINTN.
   const count = withDescription || uintnBytes === 8 ? r.u64n() : r.u32();

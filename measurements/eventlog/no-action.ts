@@ -40,5 +40,7 @@ export function describeNoAction(d: Uint8Array): string {
     return `${name} (${d.length} bytes)`;
   }
   const head = latin1(d.subarray(0, 16));
-  return /^[\x20-\x7e]{4,}\0*$/.test(head) ? `"${head.replace(/\0+$/, '')}" ${hexSummary(d.subarray(16))}` : hexSummary(d);
+  return /^[\x20-\x7e]{4,}\0*$/.test(head)
+    ? `"${head.replace(/\0+$/, '')}" ${hexSummary(d.subarray(16))}`
+    : hexSummary(d);
 }

@@ -39,11 +39,15 @@ export interface ReplayResult {
   readonly warnings: readonly string[];
 }
 
-export function replayEventLog(log: { readonly specId: SpecIdEvent; readonly events: readonly TcgEvent[] }, opts: ReplayOptions = {}): ReplayResult {
+export function replayEventLog(
+  log: { readonly specId: SpecIdEvent; readonly events: readonly TcgEvent[] },
+  opts: ReplayOptions = {},
+): ReplayResult {
   const declared = log.specId.algorithms.map((a) => a.alg);
   const banks = opts.banks ?? declared;
   for (const b of banks) {
-    if (!declared.includes(b)) throw new NodeimgError('USAGE', `bank ${b} is not in the log's Spec ID event (${declared.join(', ')})`);
+    if (!declared.includes(b))
+      throw new NodeimgError('USAGE', `bank ${b} is not in the log's Spec ID event (${declared.join(', ')})`);
   }
   const pcrs = new PcrBanks(banks);
   const events: ReplayedEvent[] = [];
@@ -59,19 +63,23 @@ export function replayEventLog(log: { readonly specId: SpecIdEvent; readonly eve
       const locality = startupLocalityOf(ev.data);
       if (locality === undefined) continue;
       if (!isStartupLocality(locality)) fail(`StartupLocality ${locality} is not 0-4`);
-      if (ev.pcr !== 0) warnings.push(`event ${ev.index}: StartupLocality logged for PCR ${ev.pcr}, not 0; ignored`);
-      else if (pcrs.isExtended(0)) warnings.push(`event ${ev.index}: StartupLocality after PCR 0 was extended; ignored`);
+      if (ev.pcr !== 0)
+        warnings.push(`event ${ev.index}: StartupLocality logged for PCR ${ev.pcr}, not 0; ignored`);
+      else if (pcrs.isExtended(0))
+        warnings.push(`event ${ev.index}: StartupLocality after PCR 0 was extended; ignored`);
       else {
         pcrs.setStartupLocality(locality);
         startupLocality = locality;
       }
       continue;
     }
-    if (!Number.isInteger(ev.pcr) || ev.pcr < 0 || ev.pcr >= PCR_COUNT) fail(`PCR index ${ev.pcr} is out of range 0-${PCR_COUNT - 1}`);
+    if (!Number.isInteger(ev.pcr) || ev.pcr < 0 || ev.pcr >= PCR_COUNT)
+      fail(`PCR index ${ev.pcr} is out of range 0-${PCR_COUNT - 1}`);
     const digests: BankDigests = {};
     for (const b of banks) {
       const d = ev.claimedDigests[b];
-      if (d === undefined) fail(`${ev.typeName} for PCR ${ev.pcr} has no ${b} digest although the Spec ID event declares ${b}`);
+      if (d === undefined)
+        fail(`${ev.typeName} for PCR ${ev.pcr} has no ${b} digest although the Spec ID event declares ${b}`);
       digests[b] = d;
     }
     // PCR[bank][pcr] = H_bank(PCR[bank][pcr] ‖ claimed digest_bank), every bank (measured-boot.md §0.1).

@@ -25,22 +25,32 @@ export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 /** Decodes the whole event data of the Spec ID record; `r` spans exactly EventSize bytes. */
 export function decodeSpecIdEvent(r: ByteReader, warnings: DecodeWarning[]): SpecIdEvent {
   const sig = r.read(16);
-  if (!startsWith(sig, SPEC_ID_SIGNATURE_03)) r.fail('signature is not "Spec ID Event03"', 0, 'PARSE_UNSUPPORTED');
+  if (!startsWith(sig, SPEC_ID_SIGNATURE_03))
+    r.fail('signature is not "Spec ID Event03"', 0, 'PARSE_UNSUPPORTED');
   const platformClass = r.u32();
   const minor = r.u8();
   const major = r.u8();
   const errata = r.u8();
   const uintnSize = r.u8();
   if (major !== 2 || minor !== 0) {
-    warnings.push({ id: 'SPEC_ID_VERSION', offset: r.abs(20), message: `Spec ID event claims version ${major}.${minor}, expected 2.0` });
+    warnings.push({
+      id: 'SPEC_ID_VERSION',
+      offset: r.abs(20),
+      message: `Spec ID event claims version ${major}.${minor}, expected 2.0`,
+    });
   }
   if (uintnSize !== 1 && uintnSize !== 2) {
-    warnings.push({ id: 'SPEC_ID_UINTN_SIZE', offset: r.abs(23), message: `uintnSize ${uintnSize} is neither 1 (UINT32) nor 2 (UINT64)` });
+    warnings.push({
+      id: 'SPEC_ID_UINTN_SIZE',
+      offset: r.abs(23),
+      message: `uintnSize ${uintnSize} is neither 1 (UINT32) nor 2 (UINT64)`,
+    });
   }
   const countPos = r.offset;
   const count = r.u32();
   if (count === 0) r.fail('numberOfAlgorithms is 0', countPos);
-  if (count > MAX_SPEC_ID_ALGORITHMS) r.fail(`numberOfAlgorithms ${count} exceeds ${MAX_SPEC_ID_ALGORITHMS}`, countPos, 'PARSE_LIMIT');
+  if (count > MAX_SPEC_ID_ALGORITHMS)
+    r.fail(`numberOfAlgorithms ${count} exceeds ${MAX_SPEC_ID_ALGORITHMS}`, countPos, 'PARSE_LIMIT');
   const algorithms: SpecIdAlgorithm[] = [];
   for (let i = 0; i < count; i++) {
     const pos = r.offset;
@@ -48,8 +58,14 @@ export function decodeSpecIdEvent(r: ByteReader, warnings: DecodeWarning[]): Spe
     const digestSize = r.u16();
     const alg = hashAlgById(algId);
     // Unknown banks (e.g. SM3_256 0x0012) cannot be replayed or represented: refuse the log.
-    if (alg === undefined) r.fail(`algorithm 0x${algId.toString(16).padStart(4, '0')} is not supported (sha1, sha256, sha384, sha512)`, pos, 'PARSE_UNSUPPORTED');
-    if (digestSize !== HASH_ALGS[alg].size) r.fail(`${alg} declared with digest size ${digestSize}, must be ${HASH_ALGS[alg].size}`, pos + 2);
+    if (alg === undefined)
+      r.fail(
+        `algorithm 0x${algId.toString(16).padStart(4, '0')} is not supported (sha1, sha256, sha384, sha512)`,
+        pos,
+        'PARSE_UNSUPPORTED',
+      );
+    if (digestSize !== HASH_ALGS[alg].size)
+      r.fail(`${alg} declared with digest size ${digestSize}, must be ${HASH_ALGS[alg].size}`, pos + 2);
     if (algorithms.some((a) => a.alg === alg)) r.fail(`${alg} is declared twice`, pos);
     algorithms.push({ alg, algId, digestSize });
   }
@@ -67,7 +83,8 @@ export function specIdEventSize(spec: SpecIdEvent): number {
 /** Serialises TCG_EfiSpecIDEventStruct (inverse of decodeSpecIdEvent). */
 export function encodeSpecIdEvent(spec: SpecIdEvent): Uint8Array {
   const u8 = (v: number, what: string): number => checkInt(v, 0xff, what);
-  if (spec.vendorInfo.length > 0xff) throw new NodeimgError('USAGE', `vendorInfo is ${spec.vendorInfo.length} bytes, max 255`);
+  if (spec.vendorInfo.length > 0xff)
+    throw new NodeimgError('USAGE', `vendorInfo is ${spec.vendorInfo.length} bytes, max 255`);
   const out = new Uint8Array(specIdEventSize(spec));
   const dv = new DataView(out.buffer);
   out.set(SPEC_ID_SIGNATURE_03, 0);
@@ -89,7 +106,8 @@ export function encodeSpecIdEvent(spec: SpecIdEvent): Uint8Array {
 }
 
 export function checkInt(v: number, max: number, what: string): number {
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new NodeimgError('USAGE', `${what} ${v} is not an integer in 0..${max}`);
+  if (!Number.isInteger(v) || v < 0 || v > max)
+    throw new NodeimgError('USAGE', `${what} ${v} is not an integer in 0..${max}`);
   return v;
 }
 
@@ -99,10 +117,17 @@ export function checkInt(v: number, max: number, what: string): number {
  * default), uintnSize 2 (x64), no vendor info. Algorithms are listed in TPM_ALG_ID order, as edk2
  * walks its hash bitmap (sha1, sha256, sha384, sha512).
  */
-export function buildSpecIdEvent(banks: readonly HashAlg[], opts: { errata?: number; uintnSize?: number } = {}): SpecIdEvent {
+export function buildSpecIdEvent(
+  banks: readonly HashAlg[],
+  opts: { errata?: number; uintnSize?: number } = {},
+): SpecIdEvent {
   const set = new Set(banks);
   if (set.size === 0) throw new NodeimgError('USAGE', 'a Spec ID event needs at least one bank');
-  const algorithms = ALL_HASH_ALGS.filter((a) => set.has(a)).map((alg) => ({ alg, algId: HASH_ALGS[alg].tpmAlgId, digestSize: HASH_ALGS[alg].size }));
+  const algorithms = ALL_HASH_ALGS.filter((a) => set.has(a)).map((alg) => ({
+    alg,
+    algId: HASH_ALGS[alg].tpmAlgId,
+    digestSize: HASH_ALGS[alg].size,
+  }));
   return {
     platformClass: 0,
     specVersion: { major: 2, minor: 0 },

@@ -11,7 +11,11 @@ export interface KnownTag {
 export const KNOWN_TAGS: readonly KnownTag[] = [
   { id: 0x8f3b22ed, name: 'LOAD_OPTIONS_EVENT_TAG_ID (kernel cmdline)', source: 'linux efistub.h, 6.1+' },
   { id: 0x8f3b22ec, name: 'INITRD_EVENT_TAG_ID (Linux initrd)', source: 'linux efistub.h, 5.17+' },
-  { id: 0xf5bc582a, name: 'LOADER_CONF_EVENT_TAG_ID (sd-boot loader.conf)', source: 'systemd tpm2-pcr.h, v255+' },
+  {
+    id: 0xf5bc582a,
+    name: 'LOADER_CONF_EVENT_TAG_ID (sd-boot loader.conf)',
+    source: 'systemd tpm2-pcr.h, v255+',
+  },
   { id: 0x6c46f751, name: 'DEVICETREE_ADDON_EVENT_TAG_ID', source: 'systemd tpm2-pcr.h, v255+' },
   { id: 0x49dffe0f, name: 'INITRD_ADDON_EVENT_TAG_ID', source: 'systemd tpm2-pcr.h, v257+' },
   { id: 0xdac08e1a, name: 'UCODE_ADDON_EVENT_TAG_ID', source: 'systemd tpm2-pcr.h, v257+' },

@@ -106,7 +106,8 @@ export interface TrailingBytes {
 }
 
 /** Named firmware quirks the decoder tolerated (go-eventlog style: an id'd list, not scattered ifs). */
-export type DecodeWarningId = 'TRAILING_PADDING' | 'TRAILING_GARBAGE' | 'SPEC_ID_VERSION' | 'SPEC_ID_UINTN_SIZE';
+export type DecodeWarningId =
+  'TRAILING_PADDING' | 'TRAILING_GARBAGE' | 'SPEC_ID_VERSION' | 'SPEC_ID_UINTN_SIZE';
 
 export interface DecodeWarning {
   readonly id: DecodeWarningId;

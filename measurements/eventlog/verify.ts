@@ -72,6 +72,12 @@ export function assertReplayMatches(replayed: ReplayResult, quoted: PcrValues): 
   const res = verifyAgainst(replayed, quoted);
   if (res.ok) return res.verifiedEvents;
   if (res.checked === 0) throw new ReplayError([], 'no quoted PCR values to verify the event log against');
-  const lines = res.mismatches.map((m) => `  ${m.alg} PCR ${m.pcr}: quoted ${toHex(m.expected)}, replayed ${m.got === undefined ? '(bank not in log)' : toHex(m.got)}`);
-  throw new ReplayError(res.mismatches, `event log replay does not match ${res.mismatches.length} quoted register(s):\n${lines.join('\n')}`);
+  const lines = res.mismatches.map(
+    (m) =>
+      `  ${m.alg} PCR ${m.pcr}: quoted ${toHex(m.expected)}, replayed ${m.got === undefined ? '(bank not in log)' : toHex(m.got)}`,
+  );
+  throw new ReplayError(
+    res.mismatches,
+    `event log replay does not match ${res.mismatches.length} quoted register(s):\n${lines.join('\n')}`,
+  );
 }

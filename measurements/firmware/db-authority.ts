@@ -83,7 +83,10 @@ function findAnchor(lists: readonly SignatureList[], chain: readonly X509Certifi
 }
 
 /** A certificate an EFI_CERT_X509_SHA* dbx entry revokes (revocation timestamps are not honoured). */
-function revoked(dbx: readonly SignatureList[], certs: readonly X509Certificate[]): X509Certificate | undefined {
+function revoked(
+  dbx: readonly SignatureList[],
+  certs: readonly X509Certificate[],
+): X509Certificate | undefined {
   for (const [type, alg] of X509_HASH_TYPES) {
     if (!has(dbx, type)) continue;
     const tbs = certs.map((c) => tbsDigest(c, alg));
@@ -96,7 +99,8 @@ function revoked(dbx: readonly SignatureList[], certs: readonly X509Certificate[
   return undefined;
 }
 
-const has = (lists: readonly SignatureList[], type: string | undefined): boolean => lists.some((l) => l.signatureType === type && l.entries.length > 0);
+const has = (lists: readonly SignatureList[], type: string | undefined): boolean =>
+  lists.some((l) => l.signatureType === type && l.entries.length > 0);
 
 const refuse = (image: LoadedImage, why: string): never => {
   throw new NodeimgError('CHECK_FAILED', `Secure Boot would refuse to load ${image.label}: ${why}`, {
@@ -109,16 +113,24 @@ const refuse = (image: LoadedImage, why: string): never => {
  * allows it); throws NodeimgError('CHECK_FAILED') when Secure Boot would refuse the image.
  * Warnings (hash checks that could not be made) are appended to `warnings`.
  */
-export function authorise(image: LoadedImage, db: readonly SignatureList[], dbx: readonly SignatureList[], warnings: string[]): DbMatch {
+export function authorise(
+  image: LoadedImage,
+  db: readonly SignatureList[],
+  dbx: readonly SignatureList[],
+  warnings: string[],
+): DbMatch {
   const hashOf = (alg: HashAlg): Uint8Array | undefined => {
     const d = image.digests?.[alg];
     if (d === undefined && (has(db, HASH_TYPES[alg]) || has(dbx, HASH_TYPES[alg]))) {
-      warnings.push(`${image.label}: no ${alg} Authenticode digest given, db/dbx ${alg} hash entries were not checked`);
+      warnings.push(
+        `${image.label}: no ${alg} Authenticode digest given, db/dbx ${alg} hash entries were not checked`,
+      );
     }
     return d;
   };
   if (image.signatures.length === 0) {
-    const d = hashOf('sha256') ?? refuse(image, 'it is unsigned and its SHA-256 Authenticode digest was not given');
+    const d =
+      hashOf('sha256') ?? refuse(image, 'it is unsigned and its SHA-256 Authenticode digest was not given');
     if (findHash(dbx, 'sha256', d)) refuse(image, 'it is unsigned and its hash is in dbx');
     return findHash(db, 'sha256', d) ?? refuse(image, 'it is unsigned and its hash is not in db');
   }
@@ -126,14 +138,20 @@ export function authorise(image: LoadedImage, db: readonly SignatureList[], dbx:
   for (const sig of image.signatures) {
     const chain = signerChain(sig.certificates, sig.signer);
     const forbidding = findAnchor(dbx, chain);
-    if (forbidding) refuse(image, `dbx entry ${forbidding.list}/${forbidding.index} (an X.509 certificate) forbids its signer`);
+    if (forbidding)
+      refuse(
+        image,
+        `dbx entry ${forbidding.list}/${forbidding.index} (an X.509 certificate) forbids its signer`,
+      );
     const bad = revoked(dbx, chain);
-    if (bad) refuse(image, `dbx revokes the certificate ${bad.subject.replaceAll('\n', ', ')} of its signature`);
+    if (bad)
+      refuse(image, `dbx revokes the certificate ${bad.subject.replaceAll('\n', ', ')} of its signature`);
     if (match === undefined) {
       // IsAllowedByDb stops at the first db certificate that verifies; if dbx revokes that one
       // (IsCertHashFoundInDbx, no timestamp), the signature is not allowed and nothing is measured.
       const a = findAnchor(db, chain);
-      if (a !== undefined && revoked(dbx, [tryX509(a.entry.data) as X509Certificate]) === undefined) match = a;
+      if (a !== undefined && revoked(dbx, [tryX509(a.entry.data) as X509Certificate]) === undefined)
+        match = a;
     }
     const d = hashOf(sig.digestAlg ?? 'sha256');
     if (d !== undefined && findHash(dbx, sig.digestAlg ?? 'sha256', d)) refuse(image, 'its hash is in dbx');

@@ -18,7 +18,10 @@ export function describeSignatureLists(size: number, lists: readonly SignatureLi
   const parts = lists.slice(0, MAX_DESCRIBED).map((l) => {
     const names =
       l.signatureType === EFI_CERT_X509_GUID
-        ? ` [${l.entries.slice(0, MAX_DESCRIBED).map((e) => commonName(e.data)).join('; ')}${l.entries.length > MAX_DESCRIBED ? '; ...' : ''}]`
+        ? ` [${l.entries
+            .slice(0, MAX_DESCRIBED)
+            .map((e) => commonName(e.data))
+            .join('; ')}${l.entries.length > MAX_DESCRIBED ? '; ...' : ''}]`
         : '';
     return `${l.typeName} x${l.entries.length}${names}`;
   });

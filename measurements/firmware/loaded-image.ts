@@ -9,11 +9,18 @@ import type { ImageSignature, LoadedImage } from './db-authority.js';
  * DxeImageVerificationHandler walks them); other certificate types are skipped like edk2 does.
  * `digests` are the image's Authenticode digests, used for db/dbx hash entries.
  */
-export function loadedImageFromPe(label: string, certificates: readonly WinCertificate[], digests?: Partial<Record<HashAlg, Uint8Array>>): LoadedImage {
+export function loadedImageFromPe(
+  label: string,
+  certificates: readonly WinCertificate[],
+  digests?: Partial<Record<HashAlg, Uint8Array>>,
+): LoadedImage {
   const signatures: ImageSignature[] = [];
   for (const c of certificates) {
     if (c.signature === undefined) continue;
-    signatures.push({ certificates: c.signature.certificates.map((x) => x.der), digestAlg: c.signature.digestAlg });
+    signatures.push({
+      certificates: c.signature.certificates.map((x) => x.der),
+      digestAlg: c.signature.digestAlg,
+    });
   }
   return { label, signatures, digests };
 }

@@ -9,7 +9,10 @@
 //      (DxeImageVerificationLib/Measurement.c SecureBootHook, IsDataMeasured).
 // Every digest is H(event data): PFP §10.4.1 for both event types.
 import { NodeimgError } from '../../image/formats/errors.js';
-import { EFI_GLOBAL_VARIABLE_GUID, EFI_IMAGE_SECURITY_DATABASE_GUID } from '../../image/formats/ovmf-vars/guids.js';
+import {
+  EFI_GLOBAL_VARIABLE_GUID,
+  EFI_IMAGE_SECURITY_DATABASE_GUID,
+} from '../../image/formats/ovmf-vars/guids.js';
 import type { VarStore } from '../../image/formats/ovmf-vars/read-var-store.js';
 import { secureBootVariables } from '../../image/formats/ovmf-vars/secure-boot.js';
 import { parseSignatureLists, type SignatureList } from '../../image/formats/ovmf-vars/signature-list.js';
@@ -65,11 +68,16 @@ export interface Pcr7Prediction {
 /** Predicts the PCR 7 events of an OVMF boot from its variable store and the loaded images. */
 export function predictPcr7(input: Pcr7Input): Pcr7Prediction {
   const images = input.images ?? [];
-  if (images.length > MAX_LOADED_IMAGES) throw new NodeimgError('USAGE', `${images.length} loaded images, more than ${MAX_LOADED_IMAGES}`);
+  if (images.length > MAX_LOADED_IMAGES)
+    throw new NodeimgError('USAGE', `${images.length} loaded images, more than ${MAX_LOADED_IMAGES}`);
   const bank = new PcrBanks(input.banks);
   const events: PredictedEvent[] = [];
   const warnings: string[] = [];
-  const emit = (type: number, data: Uint8Array, rest: Omit<PredictedEvent, 'pcr' | 'untrustedType' | 'claimedDigests' | 'data'>): void => {
+  const emit = (
+    type: number,
+    data: Uint8Array,
+    rest: Omit<PredictedEvent, 'pcr' | 'untrustedType' | 'claimedDigests' | 'data'>,
+  ): void => {
     const all = bank.extendData(PCR7, data);
     const claimedDigests: BankDigests = {};
     for (const a of input.banks) claimedDigests[a] = all[a] as Uint8Array;
@@ -77,15 +85,30 @@ export function predictPcr7(input: Pcr7Input): Pcr7Prediction {
   };
   const config = (guid: string, name: string, data: Uint8Array | undefined, what: string): void => {
     const description = data === undefined ? `${name} absent (VariableDataLength 0)` : `${name} = ${what}`;
-    emit(EV.EFI_VARIABLE_DRIVER_CONFIG, encodeUefiVariableData(guid, name, data ?? new Uint8Array(0)), { description, source: 'platform', variable: { guid, name } });
+    emit(EV.EFI_VARIABLE_DRIVER_CONFIG, encodeUefiVariableData(guid, name, data ?? new Uint8Array(0)), {
+      description,
+      source: 'platform',
+      variable: { guid, name },
+    });
   };
 
   const v = secureBootVariables(input.vars);
   const supported = input.firmwareSecureBoot ?? true;
   const state = supported ? deriveSecureBoot(input.vars) : undefined;
-  const sb: 0 | 1 | undefined = !supported ? undefined : input.secureBoot === undefined ? state?.secureBoot : input.secureBoot ? 1 : 0;
+  const sb: 0 | 1 | undefined = !supported
+    ? undefined
+    : input.secureBoot === undefined
+      ? state?.secureBoot
+      : input.secureBoot
+        ? 1
+        : 0;
   const why = input.secureBoot === undefined ? state?.reason : 'set by the caller';
-  config(EFI_GLOBAL_VARIABLE_GUID, 'SecureBoot', sb === undefined ? undefined : new Uint8Array([sb]), `${sb ?? ''} (${why ?? ''})`);
+  config(
+    EFI_GLOBAL_VARIABLE_GUID,
+    'SecureBoot',
+    sb === undefined ? undefined : new Uint8Array([sb]),
+    `${sb ?? ''} (${why ?? ''})`,
+  );
   // Tcg2Dxe measures the variable bytes whatever they hold; only verification needs db/dbx decoded.
   const lists = new Map<string, SignatureList[] | NodeimgError>();
   for (const [guid, name, variable] of [
@@ -121,20 +144,30 @@ export function predictPcr7(input: Pcr7Input): Pcr7Prediction {
         // IsDataMeasured: the entry is already in mMeasuredAuthorityList, nothing is extended.
         seen.images.push(image.label);
         const ev = events[seen.at] as PredictedEvent;
-        events[seen.at] = { ...ev, description: authority(seen.match, seen.images), images: [...seen.images] };
+        events[seen.at] = {
+          ...ev,
+          description: authority(seen.match, seen.images),
+          images: [...seen.images],
+        };
         continue;
       }
       measured.push({ match, at: events.length, images: [image.label] });
-      emit(EV.EFI_VARIABLE_AUTHORITY, encodeUefiVariableData(EFI_IMAGE_SECURITY_DATABASE_GUID, 'db', match.entry.rawEntry), {
-        description: authority(match, [image.label]),
-        source: 'image',
-        variable: { guid: EFI_IMAGE_SECURITY_DATABASE_GUID, name: 'db' },
-        images: [image.label],
-        imageIndex,
-      });
+      emit(
+        EV.EFI_VARIABLE_AUTHORITY,
+        encodeUefiVariableData(EFI_IMAGE_SECURITY_DATABASE_GUID, 'db', match.entry.rawEntry),
+        {
+          description: authority(match, [image.label]),
+          source: 'image',
+          variable: { guid: EFI_IMAGE_SECURITY_DATABASE_GUID, name: 'db' },
+          images: [image.label],
+          imageIndex,
+        },
+      );
     }
   } else if (images.length > 0) {
-    warnings.push(`Secure Boot is off: ${images.length} image(s) load without verification and add no PCR 7 event`);
+    warnings.push(
+      `Secure Boot is off: ${images.length} image(s) load without verification and add no PCR 7 event`,
+    );
   }
   const pcr7: BankDigests = {};
   for (const a of bank.banks) pcr7[a] = bank.value(a, PCR7);

@@ -17,7 +17,11 @@ export interface SecureBootPolicy {
    * entry (undefined where the entry was already measured). Throws CHECK_FAILED when an image
    * would not be allowed to run.
    */
-  predict(images: readonly EfiBinary[], banks: readonly HashAlg[], secureBoot: boolean): {
+  predict(
+    images: readonly EfiBinary[],
+    banks: readonly HashAlg[],
+    secureBoot: boolean,
+  ): {
     readonly config: readonly PredictedEvent[];
     readonly authorities: readonly (PredictedEvent | undefined)[];
     readonly warnings: readonly string[];
@@ -25,7 +29,14 @@ export interface SecureBootPolicy {
 }
 
 function toPredicted(e: Pcr7Event): PredictedEvent {
-  return { pcr: e.pcr, type: e.untrustedType, digests: e.claimedDigests, data: e.data, description: e.description, origin: e.source };
+  return {
+    pcr: e.pcr,
+    type: e.untrustedType,
+    digests: e.claimedDigests,
+    data: e.data,
+    description: e.description,
+    origin: e.source,
+  };
 }
 
 export function secureBootPolicy(vars: Pick<VarStore, 'variables'>): SecureBootPolicy {
@@ -39,7 +50,9 @@ export function secureBootPolicy(vars: Pick<VarStore, 'variables'>): SecureBootP
         // an override only where the caller departs from what the variable store implies
         secureBoot: secureBoot === derived ? undefined : secureBoot,
         // images are only verified (and only then add PCR 7 events) with Secure Boot on
-        images: secureBoot ? images.map((b) => ({ label: b.path, signatures: b.signatures, digests: b.authenticode })) : [],
+        images: secureBoot
+          ? images.map((b) => ({ label: b.path, signatures: b.signatures, digests: b.authenticode }))
+          : [],
       });
       const config = p.events.filter((e) => e.imageIndex === undefined).map(toPredicted);
       const authorities = images.map((_, i) => {

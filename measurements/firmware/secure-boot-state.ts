@@ -24,12 +24,23 @@ export interface SecureBootState {
 
 export function deriveSecureBoot(vars: Pick<VarStore, 'variables'>): SecureBootState {
   const v = secureBootVariables(vars);
-  if (v.PK === undefined) return { setupMode: true, secureBootEnable: 0, secureBoot: 0, reason: 'PK is not enrolled (setup mode)' };
+  if (v.PK === undefined)
+    return { setupMode: true, secureBootEnable: 0, secureBoot: 0, reason: 'PK is not enrolled (setup mode)' };
   if (v.SecureBootEnable === undefined) {
-    return { setupMode: false, secureBootEnable: 1, secureBoot: 1, reason: 'PK is enrolled and SecureBootEnable is absent (created as 1)' };
+    return {
+      setupMode: false,
+      secureBootEnable: 1,
+      secureBoot: 1,
+      reason: 'PK is enrolled and SecureBootEnable is absent (created as 1)',
+    };
   }
   // An empty SecureBootEnable cannot be written through SetVariable; treat it as not enabled.
   const sbe = v.SecureBootEnable.data[0] ?? 0;
   const on = sbe === 1;
-  return { setupMode: false, secureBootEnable: sbe, secureBoot: on ? 1 : 0, reason: `PK is enrolled and SecureBootEnable is ${sbe}` };
+  return {
+    setupMode: false,
+    secureBootEnable: sbe,
+    secureBoot: on ? 1 : 0,
+    reason: `PK is enrolled and SecureBootEnable is ${sbe}`,
+  };
 }

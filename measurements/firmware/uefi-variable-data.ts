@@ -16,7 +16,11 @@ import { guidFromString } from '../../image/formats/gpt/guid.js';
 export const MAX_VARIABLE_DATA = 16 * 1024 * 1024;
 
 export function encodeUefiVariableData(guid: string, name: string, data: Uint8Array): Uint8Array {
-  if (data.length > MAX_VARIABLE_DATA) throw new NodeimgError('USAGE', `variable ${name} data is ${data.length} bytes, more than ${MAX_VARIABLE_DATA}`);
+  if (data.length > MAX_VARIABLE_DATA)
+    throw new NodeimgError(
+      'USAGE',
+      `variable ${name} data is ${data.length} bytes, more than ${MAX_VARIABLE_DATA}`,
+    );
   const out = new Uint8Array(32 + name.length * 2 + data.length);
   const dv = new DataView(out.buffer);
   out.set(guidFromString(guid), 0);

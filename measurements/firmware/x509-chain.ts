@@ -36,19 +36,26 @@ function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
  * The chain Pkcs7Verify can build: the signer, then its issuers among the signature's
  * certificates. Without a known signer every carried certificate is a candidate.
  */
-export function signerChain(certificates: readonly Uint8Array[], signer: Uint8Array | undefined): X509Certificate[] {
+export function signerChain(
+  certificates: readonly Uint8Array[],
+  signer: Uint8Array | undefined,
+): X509Certificate[] {
   if (certificates.length > MAX_SIGNATURE_CERTIFICATES) {
-    throw new NodeimgError('USAGE', `a signature carries ${certificates.length} certificates, more than ${MAX_SIGNATURE_CERTIFICATES}`);
+    throw new NodeimgError(
+      'USAGE',
+      `a signature carries ${certificates.length} certificates, more than ${MAX_SIGNATURE_CERTIFICATES}`,
+    );
   }
   const parse = (der: Uint8Array): X509Certificate => {
     const x = tryX509(der);
-    if (x === undefined) throw new NodeimgError('USAGE', 'a signature certificate is not a DER X.509 certificate');
+    if (x === undefined)
+      throw new NodeimgError('USAGE', 'a signature certificate is not a DER X.509 certificate');
     return x;
   };
   const pool = certificates.map(parse);
   if (signer === undefined) return pool;
   const chain = [parse(signer)];
-  for (let cur = chain[0] as X509Certificate; chain.length < MAX_CHAIN_DEPTH; ) {
+  for (let cur = chain[0] as X509Certificate; chain.length < MAX_CHAIN_DEPTH;) {
     if (issuedBy(cur, cur)) break; // self-signed root
     const next = pool.find((c) => !chain.some((k) => k.raw.equals(c.raw)) && issuedBy(cur, c));
     if (next === undefined) break;

@@ -47,7 +47,17 @@ class CpioWriter {
 
   finish(): Uint8Array {
     // pack_cpio_trailer: a constant, note the upper-case B in the namesize field
-    this.push(new TextEncoder().encode('070701' + '00000000'.repeat(4) + '00000001' + '00000000'.repeat(6) + '0000000B' + '00000000' + 'TRAILER!!!\0\0\0\0'));
+    this.push(
+      new TextEncoder().encode(
+        '070701' +
+          '00000000'.repeat(4) +
+          '00000001' +
+          '00000000'.repeat(6) +
+          '0000000B' +
+          '00000000' +
+          'TRAILER!!!\0\0\0\0',
+      ),
+    );
     const out = new Uint8Array(this.size);
     let o = 0;
     for (const p of this.parts) {
@@ -70,7 +80,8 @@ export function packCpio(
 ): Uint8Array {
   const w = new CpioWriter();
   const comps = target.split('/').filter(Boolean);
-  for (let i = 0; i < comps.length; i++) w.dir(comps.slice(0, i + 1).join('/'), i === comps.length - 1 ? dirMode : 0o555);
+  for (let i = 0; i < comps.length; i++)
+    w.dir(comps.slice(0, i + 1).join('/'), i === comps.length - 1 ? dirMode : 0o555);
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of sorted) w.file(`${target}/${f.name}`, fileMode, f.data);
   return w.finish();

@@ -48,7 +48,11 @@ export function countProfiles(headers: readonly SectionHeaderRef[]): number {
   return headers.filter((h) => h.name === '.profile').length;
 }
 
-function exactFirstWins(headers: readonly SectionHeaderRef[], rule: SectionRule, profile: number): Map<string, SectionHeaderRef> {
+function exactFirstWins(
+  headers: readonly SectionHeaderRef[],
+  rule: SectionRule,
+  profile: number,
+): Map<string, SectionHeaderRef> {
   const found = new Map<string, SectionHeaderRef>();
   const ranges = rule.profiles ? profileRanges(headers) : [headers as SectionHeaderRef[]];
   const base = ranges[0] ?? [];

@@ -19,8 +19,31 @@ export interface SectionRule {
 }
 
 const BASE_252 = ['.linux', '.osrel', '.cmdline', '.initrd', '.splash', '.dtb', '.pcrsig', '.pcrpkey'];
-const BASE_254 = ['.linux', '.osrel', '.cmdline', '.initrd', '.splash', '.dtb', '.uname', '.sbat', '.pcrsig', '.pcrpkey'];
-const BASE_256 = ['.linux', '.osrel', '.cmdline', '.initrd', '.ucode', '.splash', '.dtb', '.uname', '.sbat', '.pcrsig', '.pcrpkey'];
+const BASE_254 = [
+  '.linux',
+  '.osrel',
+  '.cmdline',
+  '.initrd',
+  '.splash',
+  '.dtb',
+  '.uname',
+  '.sbat',
+  '.pcrsig',
+  '.pcrpkey',
+];
+const BASE_256 = [
+  '.linux',
+  '.osrel',
+  '.cmdline',
+  '.initrd',
+  '.ucode',
+  '.splash',
+  '.dtb',
+  '.uname',
+  '.sbat',
+  '.pcrsig',
+  '.pcrpkey',
+];
 
 export const SECTION_RULES: readonly SectionRule[] = [
   {
@@ -29,7 +52,8 @@ export const SECTION_RULES: readonly SectionRule[] = [
     order: [],
     lookup: 'prefix-last-wins',
     profiles: false,
-    source: 'systemd v250/v251 src/boot/efi/stub.c: sections are not measured (PCR 11 scheme arrived in v252)',
+    source:
+      'systemd v250/v251 src/boot/efi/stub.c: sections are not measured (PCR 11 scheme arrived in v252)',
   },
   {
     from: 252,
@@ -37,7 +61,8 @@ export const SECTION_RULES: readonly SectionRule[] = [
     order: BASE_252,
     lookup: 'prefix-last-wins',
     profiles: false,
-    source: 'systemd v252 src/fundamental/tpm-pcr.h UnifiedSection; src/boot/efi/pe.c (memcmp prefix, last match)',
+    source:
+      'systemd v252 src/fundamental/tpm-pcr.h UnifiedSection; src/boot/efi/pe.c (memcmp prefix, last match)',
   },
   {
     from: 254,
@@ -45,7 +70,8 @@ export const SECTION_RULES: readonly SectionRule[] = [
     order: BASE_254,
     lookup: 'prefix-last-wins',
     profiles: false,
-    source: 'systemd v254 src/fundamental/tpm-pcr.h, v255 src/fundamental/uki.h UnifiedSection (.uname, .sbat added)',
+    source:
+      'systemd v254 src/fundamental/tpm-pcr.h, v255 src/fundamental/uki.h UnifiedSection (.uname, .sbat added)',
   },
   {
     from: 256,
@@ -61,7 +87,8 @@ export const SECTION_RULES: readonly SectionRule[] = [
     order: [...BASE_256, '.profile', '.dtbauto', '.hwids'],
     lookup: 'exact-first-wins',
     profiles: true,
-    source: 'systemd v257 src/fundamental/uki.h; src/boot/pe.c pe_section_name_equal (exact), pe_locate_profile_sections',
+    source:
+      'systemd v257 src/fundamental/uki.h; src/boot/pe.c pe_section_name_equal (exact), pe_locate_profile_sections',
   },
   {
     from: 258,

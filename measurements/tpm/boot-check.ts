@@ -71,7 +71,9 @@ function hexBanks(v: Partial<Record<HashAlg, readonly Uint8Array[]>>): PcrHex {
 }
 
 function capped(lines: string[]): string[] {
-  return lines.length > MAX_LISTED ? [...lines.slice(0, MAX_LISTED), `... and ${lines.length - MAX_LISTED} more`] : lines;
+  return lines.length > MAX_LISTED
+    ? [...lines.slice(0, MAX_LISTED), `... and ${lines.length - MAX_LISTED} more`]
+    : lines;
 }
 
 export function checkBoot(input: BootCheckInput): BootCheckResult {
@@ -87,7 +89,10 @@ export function checkBoot(input: BootCheckInput): BootCheckResult {
       for (let i = 0; i < PCR_COUNT; i++) {
         const r = read[b]?.[i];
         const p = replayed[b]?.[i];
-        if (r !== p) captureMismatches.push(`PCR ${i} ${b}: read ${r ?? 'nothing'} from the TPM, the replay of its log gives ${p ?? 'nothing'}`);
+        if (r !== p)
+          captureMismatches.push(
+            `PCR ${i} ${b}: read ${r ?? 'nothing'} from the TPM, the replay of its log gives ${p ?? 'nothing'}`,
+          );
       }
     }
   }
@@ -137,7 +142,9 @@ export function checkBoot(input: BootCheckInput): BootCheckResult {
     readMismatches: capped(readMismatches),
     readsChecked: replay.reads.length,
     ...(input.eventLog === undefined ? {} : { eventLogCheck: checkEventLog(input.eventLog, replay) }),
-    ...(input.guestPcrs === undefined ? {} : { guestPcrCheck: checkGuestPcrs(input.guestPcrs, real, replay.banks) }),
+    ...(input.guestPcrs === undefined
+      ? {}
+      : { guestPcrCheck: checkGuestPcrs(input.guestPcrs, real, replay.banks) }),
   };
   return result;
 }
@@ -147,26 +154,43 @@ export function checkEventLog(log: DecodedEventLog, replay: TpmReplay): CrossChe
   const uintnSize = log.specId.uintnSize;
   const events = log.events.map((e) => asExpected(e, { uintnSize }));
   const extendsNow = currentExtends(replay);
-  const logPcrs = [...new Set(events.filter((e) => e.type !== EV.NO_ACTION).map((e) => e.pcr))].sort((a, b) => a - b);
+  const logPcrs = [...new Set(events.filter((e) => e.type !== EV.NO_ACTION).map((e) => e.pcr))].sort(
+    (a, b) => a - b,
+  );
   const diff = diffExtends(events, extendsNow, { pcrs: logPcrs, banks: replay.banks, expectedAs: 'logged' });
   const lines: string[] = [];
   for (const p of diff.pcrs) if (p.first !== undefined) lines.push(p.first.message);
-  const locality = log.events.map((e) => (e.untrustedType === EV.NO_ACTION ? startupLocalityOf(e.data) : undefined)).find((x) => x !== undefined) ?? 0;
+  const locality =
+    log.events
+      .map((e) => (e.untrustedType === EV.NO_ACTION ? startupLocalityOf(e.data) : undefined))
+      .find((x) => x !== undefined) ?? 0;
   const startup = replay.startups.at(-1);
   const localityOk = startup === undefined || startup.locality === locality;
-  if (!localityOk) lines.push(`the event log states startup locality ${locality}, TPM2_Startup came at locality ${startup?.locality}`);
-  const tpmOnly = [...new Set(extendsNow.map((e) => e.pcr))].filter((p) => !logPcrs.includes(p)).sort((a, b) => a - b);
+  if (!localityOk)
+    lines.push(
+      `the event log states startup locality ${locality}, TPM2_Startup came at locality ${startup?.locality}`,
+    );
+  const tpmOnly = [...new Set(extendsNow.map((e) => e.pcr))]
+    .filter((p) => !logPcrs.includes(p))
+    .sort((a, b) => a - b);
   const agree = diff.pcrs.filter((p) => p.ok);
   lines.push(
     diff.ok
       ? `the firmware event log (${events.length} events) and the TPM agree on every extend of PCR ${logPcrs.join(', ')}`
       : `the firmware event log and the TPM agree on PCR ${agree.map((p) => p.pcr).join(', ') || 'none'}`,
   );
-  if (tpmOnly.length > 0) lines.push(`extended by the TPM but not in the firmware log (the OS's own measurements): PCR ${tpmOnly.join(', ')}`);
+  if (tpmOnly.length > 0)
+    lines.push(
+      `extended by the TPM but not in the firmware log (the OS's own measurements): PCR ${tpmOnly.join(', ')}`,
+    );
   return { ok: diff.ok && localityOk, lines };
 }
 
-function checkGuestPcrs(guest: Readonly<Record<string, readonly string[] | undefined>>, real: PcrHex, banks: readonly HashAlg[]): CrossCheck {
+function checkGuestPcrs(
+  guest: Readonly<Record<string, readonly string[] | undefined>>,
+  real: PcrHex,
+  banks: readonly HashAlg[],
+): CrossCheck {
   const lines: string[] = [];
   let compared = 0;
   for (const b of banks) {
@@ -176,11 +200,18 @@ function checkGuestPcrs(guest: Readonly<Record<string, readonly string[] | undef
       const gv = g[i]?.toLowerCase();
       if (gv === undefined) continue;
       compared++;
-      if (gv !== real[b]?.[i]) lines.push(`PCR ${i} ${b}: the guest read ${gv}, the TPM has ${real[b]?.[i] ?? 'nothing'}`);
+      if (gv !== real[b]?.[i])
+        lines.push(`PCR ${i} ${b}: the guest read ${gv}, the TPM has ${real[b]?.[i] ?? 'nothing'}`);
     }
   }
   const ok = lines.length === 0 && compared > 0;
   const out = capped(lines);
-  out.push(ok ? `the ${compared} PCR values the guest read equal the TPM's` : compared === 0 ? 'the guest printed no PCR of an allocated bank' : `${lines.length} of ${compared} PCR values the guest read differ`);
+  out.push(
+    ok
+      ? `the ${compared} PCR values the guest read equal the TPM's`
+      : compared === 0
+        ? 'the guest printed no PCR of an allocated bank'
+        : `${lines.length} of ${compared} PCR values the guest read differ`,
+  );
   return { ok, lines: out };
 }

@@ -85,7 +85,8 @@ function actualText(a: TpmExtend, bank: HashAlg | undefined, other?: Uint8Array)
   return `${digest} (${where(a)})`;
 }
 
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function group<T extends { pcr: number }>(items: readonly T[]): Map<number, T[]> {
   const m = new Map<number, T[]>();
@@ -97,7 +98,11 @@ function group<T extends { pcr: number }>(items: readonly T[]): Map<number, T[]>
   return m;
 }
 
-export function diffExtends(expected: readonly ExpectedEvent[], actual: readonly TpmExtend[], opts: ExtendDiffOptions = {}): ExtendDiff {
+export function diffExtends(
+  expected: readonly ExpectedEvent[],
+  actual: readonly TpmExtend[],
+  opts: ExtendDiffOptions = {},
+): ExtendDiff {
   const exp = group(expected.filter(isExtend));
   const act = group(actual);
   const selected = opts.pcrs ?? [...exp.keys(), ...act.keys()];
@@ -125,7 +130,9 @@ function firstDeparture(
   for (let i = 0; i < n; i++) {
     const x = e[i] as ExpectedEvent;
     const y = a[i] as TpmExtend;
-    const common = PREFERRED.filter((b) => banks.includes(b) && x.digests[b] !== undefined && y.digests[b] !== undefined);
+    const common = PREFERRED.filter(
+      (b) => banks.includes(b) && x.digests[b] !== undefined && y.digests[b] !== undefined,
+    );
     const head = `PCR ${pcr} extend ${i + 1}`;
     if (common.length === 0) {
       return {
@@ -181,6 +188,7 @@ export function formatExtendDiff(d: ExtendDiff): string {
   const lines: string[] = [];
   for (const p of d.pcrs) if (p.first !== undefined) lines.push(p.first.message);
   const same = d.pcrs.filter((p) => p.ok);
-  if (same.length > 0) lines.push(`same extends: ${same.map((p) => `PCR ${p.pcr} (${p.actualCount})`).join(', ')}`);
+  if (same.length > 0)
+    lines.push(`same extends: ${same.map((p) => `PCR ${p.pcr} (${p.actualCount})`).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }

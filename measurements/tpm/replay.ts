@@ -13,7 +13,14 @@
 import { ParseError } from '../../image/formats/errors.js';
 import { ALL_HASH_ALGS, MultiHash, digest, type HashAlg } from '../hash.js';
 import type { BankDigests } from '../pcr-banks.js';
-import { PCR_COUNT, extend, initialRegister, isStartupLocality, zeroRegister, type Register } from '../register.js';
+import {
+  PCR_COUNT,
+  extend,
+  initialRegister,
+  isStartupLocality,
+  zeroRegister,
+  type Register,
+} from '../register.js';
 import type { SwtpmLog, SwtpmRecord } from './swtpm-log.js';
 import {
   TPM_CC,
@@ -96,7 +103,12 @@ export interface TpmReadCheck {
   readonly line: number;
   readonly values: number;
   /** Values that differ from the replay at that point. */
-  readonly mismatches: readonly { readonly bank: string; readonly pcr: number; readonly read: Uint8Array; readonly replayed: Uint8Array | undefined }[];
+  readonly mismatches: readonly {
+    readonly bank: string;
+    readonly pcr: number;
+    readonly read: Uint8Array;
+    readonly replayed: Uint8Array | undefined;
+  }[];
 }
 
 export interface TpmReplay {
@@ -107,7 +119,11 @@ export interface TpmReplay {
   readonly extends: readonly TpmExtend[];
   readonly resets: readonly TpmReset[];
   readonly startups: readonly TpmStartup[];
-  readonly shutdowns: readonly { readonly command: number; readonly line: number; readonly type: 'clear' | 'state' }[];
+  readonly shutdowns: readonly {
+    readonly command: number;
+    readonly line: number;
+    readonly type: 'clear' | 'state';
+  }[];
   readonly reads: readonly TpmReadCheck[];
   /** The first extend of PCR 5 with the "Exit Boot Services Returned with Success" digest in the last epoch. */
   readonly exitBootServices: TpmExtend | undefined;
@@ -132,18 +148,32 @@ function at<T>(rec: SwtpmRecord, what: string, fn: (structure: string) => T): T 
 }
 
 function u32(b: Uint8Array, o: number): number {
-  return o + 4 <= b.length ? ((((b[o] as number) << 24) >>> 0) + (((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number))) : -1;
+  return o + 4 <= b.length
+    ? (((b[o] as number) << 24) >>> 0) +
+        (((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number))
+    : -1;
 }
 
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
   let banks: HashAlg[] = ALL_HASH_ALGS.filter((b) => opts.banks.includes(b));
   let pendingBanks: HashAlg[] | undefined;
   const fresh = (alg: HashAlg, locality: number): Register[] =>
-    Array.from({ length: PCR_COUNT }, (_, i) => initialRegister(alg, i, i === 0 && isStartupLocality(locality) ? locality : 0));
+    Array.from({ length: PCR_COUNT }, (_, i) =>
+      initialRegister(alg, i, i === 0 && isStartupLocality(locality) ? locality : 0),
+    );
   let regs = new Map<HashAlg, Register[]>(banks.map((b) => [b, fresh(b, 0)]));
-  const ebsDigests = new Map(ALL_HASH_ALGS.map((a) => [a, digest(a, Uint8Array.from(EXIT_BOOT_SERVICES_SUCCESS, (c) => c.charCodeAt(0)))]));
+  const ebsDigests = new Map(
+    ALL_HASH_ALGS.map((a) => [
+      a,
+      digest(
+        a,
+        Uint8Array.from(EXIT_BOOT_SERVICES_SUCCESS, (c) => c.charCodeAt(0)),
+      ),
+    ]),
+  );
 
   const extendsList: TpmExtend[] = [];
   const resets: TpmReset[] = [];
@@ -159,7 +189,14 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
   let pendingCmd: { rec: SwtpmRecord; n: number } | undefined;
   let pendingCtrl: SwtpmRecord | undefined;
 
-  const applyExtend = (rec: SwtpmRecord, n: number, pcr: number, via: ExtendVia, given: BankDigests, eventData?: Uint8Array): void => {
+  const applyExtend = (
+    rec: SwtpmRecord,
+    n: number,
+    pcr: number,
+    via: ExtendVia,
+    given: BankDigests,
+    eventData?: Uint8Array,
+  ): void => {
     const used: BankDigests = {};
     for (const b of banks) {
       const d = given[b];
@@ -181,7 +218,13 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
       epoch,
     };
     extendsList.push(e);
-    if (pcr === 5 && exitBootServices === undefined && banks.some((b) => used[b] !== undefined && equal(used[b] as Uint8Array, ebsDigests.get(b) as Uint8Array))) {
+    if (
+      pcr === 5 &&
+      exitBootServices === undefined &&
+      banks.some(
+        (b) => used[b] !== undefined && equal(used[b] as Uint8Array, ebsDigests.get(b) as Uint8Array),
+      )
+    ) {
       exitBootServices = e;
     }
   };
@@ -204,7 +247,8 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
     switch (h.code) {
       case TPM_CC.Startup: {
         const type = at(cmd, 'TPM2_Startup', (s) => decodeStartupType(cmd.bytes, s));
-        if (type !== TPM_SU.clear) fail('PARSE_UNSUPPORTED', cmd, 'TPM2_Startup(STATE) (a resume from S3) is not modelled');
+        if (type !== TPM_SU.clear)
+          fail('PARSE_UNSUPPORTED', cmd, 'TPM2_Startup(STATE) (a resume from S3) is not modelled');
         epoch++;
         exitBootServices = undefined;
         regs = new Map(banks.map((b) => [b, fresh(b, locality)]));
@@ -231,11 +275,17 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
       case TPM_CC.PCR_Event: {
         const c = at(cmd, 'TPM2_PCR_Event', (s) => decodePcrEvent(cmd.bytes, s));
         const computed = new MultiHash(banks).update(c.eventData).digests();
-        const reported = fromWire(at(rsp, 'TPM2_PCR_Event response', (s) => decodePcrEventResponse(rsp.bytes, s)));
+        const reported = fromWire(
+          at(rsp, 'TPM2_PCR_Event response', (s) => decodePcrEventResponse(rsp.bytes, s)),
+        );
         for (const b of banks) {
           const got = reported[b];
           if (got !== undefined && !equal(got, computed[b])) {
-            fail('PARSE_INVALID', rsp, `the TPM reports a ${b} digest of the TPM2_PCR_Event data that is not its ${b} hash`);
+            fail(
+              'PARSE_INVALID',
+              rsp,
+              `the TPM reports a ${b} digest of the TPM2_PCR_Event data that is not its ${b} hash`,
+            );
           }
         }
         if (c.pcr !== null) applyExtend(cmd, n, c.pcr, 'TPM2_PCR_Event', computed, c.eventData);
@@ -243,7 +293,11 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
       }
       case TPM_CC.EventSequenceComplete: {
         const c = at(cmd, 'TPM2_EventSequenceComplete', (s) => decodeEventSequenceComplete(cmd.bytes, s));
-        const results = fromWire(at(rsp, 'TPM2_EventSequenceComplete response', (s) => decodeEventSequenceCompleteResponse(rsp.bytes, s)));
+        const results = fromWire(
+          at(rsp, 'TPM2_EventSequenceComplete response', (s) =>
+            decodeEventSequenceCompleteResponse(rsp.bytes, s),
+          ),
+        );
         if (c.pcr !== null) applyExtend(cmd, n, c.pcr, 'TPM2_EventSequenceComplete', results);
         return;
       }
@@ -256,7 +310,9 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
       }
       case TPM_CC.PCR_Allocate: {
         const sel = at(cmd, 'TPM2_PCR_Allocate', (s) => decodePcrAllocate(cmd.bytes, s));
-        const wanted = new Set(sel.filter((x) => x.bank !== undefined && x.pcrs.length > 0).map((x) => x.bank as HashAlg));
+        const wanted = new Set(
+          sel.filter((x) => x.bank !== undefined && x.pcrs.length > 0).map((x) => x.bank as HashAlg),
+        );
         pendingBanks = ALL_HASH_ALGS.filter((b) => wanted.has(b));
         return;
       }
@@ -266,7 +322,12 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
         for (const v of res.values) {
           const replayed = v.bank === undefined ? undefined : regs.get(v.bank)?.[v.pcr]?.value;
           if (replayed === undefined || !equal(replayed, v.value)) {
-            mismatches.push({ bank: v.bank ?? `alg 0x${v.algId.toString(16)}`, pcr: v.pcr, read: v.value, replayed });
+            mismatches.push({
+              bank: v.bank ?? `alg 0x${v.algId.toString(16)}`,
+              pcr: v.pcr,
+              read: v.value,
+              replayed,
+            });
           }
         }
         reads.push({ command: n, line: cmd.line, values: res.values.length, mismatches });
@@ -296,10 +357,18 @@ export function replayTpmLog(log: SwtpmLog, opts: TpmReplayOptions): TpmReplay {
       case SWTPM_CTRL.HASH_START:
       case SWTPM_CTRL.HASH_DATA:
       case SWTPM_CTRL.HASH_END:
-        fail('PARSE_UNSUPPORTED', cmd, 'the H-CRTM/DRTM hash sequence of the control channel (CMD_HASH_*) is not modelled');
+        fail(
+          'PARSE_UNSUPPORTED',
+          cmd,
+          'the H-CRTM/DRTM hash sequence of the control channel (CMD_HASH_*) is not modelled',
+        );
         break;
       case SWTPM_CTRL.SET_STATEBLOB:
-        fail('PARSE_UNSUPPORTED', cmd, 'a TPM state loaded over the control channel (CMD_SET_STATEBLOB) is not modelled');
+        fail(
+          'PARSE_UNSUPPORTED',
+          cmd,
+          'a TPM state loaded over the control channel (CMD_SET_STATEBLOB) is not modelled',
+        );
         break;
       default:
         return;
@@ -355,4 +424,3 @@ export function currentExtends(replay: TpmReplay): TpmExtend[] {
   for (const r of replay.resets) if (r.epoch === epoch) lastReset.set(r.pcr, r.command);
   return replay.extends.filter((e) => e.epoch === epoch && e.command > (lastReset.get(e.pcr) ?? 0));
 }
-

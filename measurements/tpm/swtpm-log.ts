@@ -109,13 +109,19 @@ interface Open {
 export function parseSwtpmLog(input: Uint8Array | string, opts: SwtpmLogOptions = {}): SwtpmLog {
   const size = input.length;
   if (size > MAX_SWTPM_LOG_BYTES) {
-    throw new SwtpmLogError('PARSE_LIMIT', (opts.startLine ?? 0) + 1, opts.startOffset ?? 0, `the log has ${size} bytes, more than the ${MAX_SWTPM_LOG_BYTES} accepted`);
+    throw new SwtpmLogError(
+      'PARSE_LIMIT',
+      (opts.startLine ?? 0) + 1,
+      opts.startOffset ?? 0,
+      `the log has ${size} bytes, more than the ${MAX_SWTPM_LOG_BYTES} accepted`,
+    );
   }
   const text = latin1(input);
   const partial = opts.partial === true;
   const base = opts.startOffset ?? 0;
   const firstLine = opts.startLine ?? 0;
-  const err = (code: ParseErrorCode, lineNo: number, at: number, detail: string) => new SwtpmLogError(code, lineNo, base + at, detail);
+  const err = (code: ParseErrorCode, lineNo: number, at: number, detail: string) =>
+    new SwtpmLogError(code, lineNo, base + at, detail);
   const records: SwtpmRecord[] = [];
   const notes: SwtpmNote[] = [];
   let noteCount = 0;
@@ -160,7 +166,12 @@ export function parseSwtpmLog(input: Uint8Array | string, opts: SwtpmLogOptions 
       closeOpen(start, line, 'a new record starts');
       const length = Number(header[2]);
       if (length > MAX_SWTPM_RECORD_BYTES) {
-        throw err('PARSE_LIMIT', line, start, `a record of ${length} bytes is larger than the ${MAX_SWTPM_RECORD_BYTES} accepted`);
+        throw err(
+          'PARSE_LIMIT',
+          line,
+          start,
+          `a record of ${length} bytes is larger than the ${MAX_SWTPM_RECORD_BYTES} accepted`,
+        );
       }
       if (records.length >= MAX_SWTPM_RECORDS) {
         throw err('PARSE_LIMIT', line, start, `more than ${MAX_SWTPM_RECORDS} records`);
@@ -177,11 +188,21 @@ export function parseSwtpmLog(input: Uint8Array | string, opts: SwtpmLogOptions 
     }
     if (raw.trim() !== '' && HEX_LINE.test(raw)) {
       if (open === undefined) {
-        throw err('PARSE_INVALID', line, start, 'hex bytes outside a record (no "...: length N" header before them)');
+        throw err(
+          'PARSE_INVALID',
+          line,
+          start,
+          'hex bytes outside a record (no "...: length N" header before them)',
+        );
       }
       const pairs = raw.trim().split(/\s+/);
       if (pairs.length > 16) {
-        throw err('PARSE_INVALID', line, start, `${pairs.length} bytes on one line (swtpm writes at most 16)`);
+        throw err(
+          'PARSE_INVALID',
+          line,
+          start,
+          `${pairs.length} bytes on one line (swtpm writes at most 16)`,
+        );
       }
       if (open.filled + pairs.length > open.bytes.length) {
         throw err(

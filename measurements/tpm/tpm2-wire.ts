@@ -53,7 +53,12 @@ class WireReader {
   }
   private need(n: number): void {
     if (this.pos + n > this.bytes.length) {
-      throw new ParseError('PARSE_TRUNCATED', this.structure, this.pos, `need ${n} bytes, have ${this.bytes.length - this.pos}`);
+      throw new ParseError(
+        'PARSE_TRUNCATED',
+        this.structure,
+        this.pos,
+        `need ${n} bytes, have ${this.bytes.length - this.pos}`,
+      );
     }
   }
   u8(): number {
@@ -71,7 +76,10 @@ class WireReader {
     const b = this.bytes;
     const p = this.pos;
     this.pos += 4;
-    return (((b[p] as number) << 24) >>> 0) + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+    return (
+      (((b[p] as number) << 24) >>> 0) +
+      (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number))
+    );
   }
   read(n: number): Uint8Array {
     this.need(n);
@@ -80,7 +88,8 @@ class WireReader {
     return v;
   }
   seek(pos: number): void {
-    if (pos > this.bytes.length) this.fail(`offset ${pos} is past the end (${this.bytes.length} bytes)`, 'PARSE_INVALID');
+    if (pos > this.bytes.length)
+      this.fail(`offset ${pos} is past the end (${this.bytes.length} bytes)`, 'PARSE_INVALID');
     this.pos = pos;
   }
 }
@@ -104,20 +113,27 @@ export function wireHeader(bytes: Uint8Array): WireHeader | undefined {
 function checkedHeader(bytes: Uint8Array, structure: string): { r: WireReader; header: WireHeader } {
   const r = new WireReader(bytes, structure);
   const tag = r.u16();
-  if (tag !== TPM_ST.noSessions && tag !== TPM_ST.sessions) r.fail(`tag 0x${tag.toString(16)} is not a TPM 2.0 tag`, 'PARSE_INVALID', 0);
+  if (tag !== TPM_ST.noSessions && tag !== TPM_ST.sessions)
+    r.fail(`tag 0x${tag.toString(16)} is not a TPM 2.0 tag`, 'PARSE_INVALID', 0);
   const size = r.u32();
-  if (size !== bytes.length) r.fail(`the header says ${size} bytes, the record has ${bytes.length}`, 'PARSE_INVALID', 2);
+  if (size !== bytes.length)
+    r.fail(`the header says ${size} bytes, the record has ${bytes.length}`, 'PARSE_INVALID', 2);
   return { r, header: { tag, size, code: r.u32() } };
 }
 
 /** Skips the handles and the authorization area of a command; the reader then stands on the parameters. */
-function commandParameters(bytes: Uint8Array, structure: string, handles: number): { r: WireReader; handles: number[] } {
+function commandParameters(
+  bytes: Uint8Array,
+  structure: string,
+  handles: number,
+): { r: WireReader; handles: number[] } {
   const { r, header } = checkedHeader(bytes, structure);
   const hs: number[] = [];
   for (let i = 0; i < handles; i++) hs.push(r.u32());
   if (header.tag === TPM_ST.sessions) {
     const authSize = r.u32();
-    if (authSize > r.remaining) r.fail(`authorization area of ${authSize} bytes, ${r.remaining} left`, 'PARSE_TRUNCATED');
+    if (authSize > r.remaining)
+      r.fail(`authorization area of ${authSize} bytes, ${r.remaining} left`, 'PARSE_TRUNCATED');
     r.read(authSize);
   }
   return { r, handles: hs };
@@ -126,10 +142,12 @@ function commandParameters(bytes: Uint8Array, structure: string, handles: number
 /** The parameters of a successful response (after the parameterSize field when sessions are used). */
 function responseParameters(bytes: Uint8Array, structure: string): WireReader {
   const { r, header } = checkedHeader(bytes, structure);
-  if (header.code !== 0) r.fail(`response code 0x${header.code.toString(16)} is not success`, 'PARSE_INVALID', 6);
+  if (header.code !== 0)
+    r.fail(`response code 0x${header.code.toString(16)} is not success`, 'PARSE_INVALID', 6);
   if (header.tag === TPM_ST.sessions) {
     const paramSize = r.u32();
-    if (paramSize > r.remaining) r.fail(`parameterSize ${paramSize}, ${r.remaining} bytes left`, 'PARSE_TRUNCATED');
+    if (paramSize > r.remaining)
+      r.fail(`parameterSize ${paramSize}, ${r.remaining} bytes left`, 'PARSE_TRUNCATED');
   }
   return r;
 }
@@ -144,14 +162,20 @@ export interface WireDigest {
 function digestValues(r: WireReader): WireDigest[] {
   const at = r.offset;
   const count = r.u32();
-  if (count > MAX_LIST) r.fail(`TPML_DIGEST_VALUES count ${count} is more than ${MAX_LIST}`, 'PARSE_LIMIT', at);
+  if (count > MAX_LIST)
+    r.fail(`TPML_DIGEST_VALUES count ${count} is more than ${MAX_LIST}`, 'PARSE_LIMIT', at);
   const out: WireDigest[] = [];
   for (let i = 0; i < count; i++) {
     const algAt = r.offset;
     const algId = r.u16();
     const bank = hashAlgById(algId);
     const size = bank === undefined ? OTHER_DIGEST_SIZES.get(algId) : HASH_ALGS[bank].size;
-    if (size === undefined) r.fail(`hash algorithm 0x${algId.toString(16).padStart(4, '0')} is unknown (its digest size is not known)`, 'PARSE_UNSUPPORTED', algAt);
+    if (size === undefined)
+      r.fail(
+        `hash algorithm 0x${algId.toString(16).padStart(4, '0')} is unknown (its digest size is not known)`,
+        'PARSE_UNSUPPORTED',
+        algAt,
+      );
     out.push({ algId, bank, digest: r.read(size) });
   }
   return out;
@@ -167,7 +191,8 @@ export interface PcrSelection {
 function pcrSelections(r: WireReader): PcrSelection[] {
   const at = r.offset;
   const count = r.u32();
-  if (count > MAX_LIST) r.fail(`TPML_PCR_SELECTION count ${count} is more than ${MAX_LIST}`, 'PARSE_LIMIT', at);
+  if (count > MAX_LIST)
+    r.fail(`TPML_PCR_SELECTION count ${count} is more than ${MAX_LIST}`, 'PARSE_LIMIT', at);
   const out: PcrSelection[] = [];
   for (let i = 0; i < count; i++) {
     const algId = r.u16();
@@ -187,37 +212,58 @@ function pcrSelections(r: WireReader): PcrSelection[] {
 /** A PCR handle (0-23), TPM_RH_NULL (null), or an error for anything else. */
 function pcrHandle(r: WireReader, handle: number, at: number): number | null {
   if (handle === TPM_RH_NULL) return null;
-  if (handle >= PCR_COUNT) r.fail(`handle 0x${handle.toString(16)} is not a PCR (0-${PCR_COUNT - 1}) nor TPM_RH_NULL`, 'PARSE_INVALID', at);
+  if (handle >= PCR_COUNT)
+    r.fail(
+      `handle 0x${handle.toString(16)} is not a PCR (0-${PCR_COUNT - 1}) nor TPM_RH_NULL`,
+      'PARSE_INVALID',
+      at,
+    );
   return handle;
 }
 
 /** TPM2_PCR_Extend: PCR handle + TPML_DIGEST_VALUES. `pcr` null for TPM_RH_NULL. */
-export function decodePcrExtend(bytes: Uint8Array, structure = 'TPM2_PCR_Extend'): { pcr: number | null; digests: WireDigest[] } {
+export function decodePcrExtend(
+  bytes: Uint8Array,
+  structure = 'TPM2_PCR_Extend',
+): { pcr: number | null; digests: WireDigest[] } {
   const { r, handles } = commandParameters(bytes, structure, 1);
   return { pcr: pcrHandle(r, handles[0] as number, 10), digests: digestValues(r) };
 }
 
 /** TPM2_PCR_Event: PCR handle + TPM2B_EVENT (the TPM hashes the data with every bank). */
-export function decodePcrEvent(bytes: Uint8Array, structure = 'TPM2_PCR_Event'): { pcr: number | null; eventData: Uint8Array } {
+export function decodePcrEvent(
+  bytes: Uint8Array,
+  structure = 'TPM2_PCR_Event',
+): { pcr: number | null; eventData: Uint8Array } {
   const { r, handles } = commandParameters(bytes, structure, 1);
   const at = r.offset;
   const size = r.u16();
-  if (size > MAX_EVENT_DATA) r.fail(`eventData of ${size} bytes is more than ${MAX_EVENT_DATA}`, 'PARSE_LIMIT', at);
+  if (size > MAX_EVENT_DATA)
+    r.fail(`eventData of ${size} bytes is more than ${MAX_EVENT_DATA}`, 'PARSE_LIMIT', at);
   return { pcr: pcrHandle(r, handles[0] as number, 10), eventData: r.read(size) };
 }
 
 /** The digests a TPM2_PCR_Event response reports (one per implemented algorithm). */
-export function decodePcrEventResponse(bytes: Uint8Array, structure = 'TPM2_PCR_Event response'): WireDigest[] {
+export function decodePcrEventResponse(
+  bytes: Uint8Array,
+  structure = 'TPM2_PCR_Event response',
+): WireDigest[] {
   return digestValues(responseParameters(bytes, structure));
 }
 
 /** TPM2_EventSequenceComplete: PCR handle, sequence handle; the digests are in the response. */
-export function decodeEventSequenceComplete(bytes: Uint8Array, structure = 'TPM2_EventSequenceComplete'): { pcr: number | null } {
+export function decodeEventSequenceComplete(
+  bytes: Uint8Array,
+  structure = 'TPM2_EventSequenceComplete',
+): { pcr: number | null } {
   const { r, handles } = commandParameters(bytes, structure, 2);
   return { pcr: pcrHandle(r, handles[0] as number, 10) };
 }
 
-export function decodeEventSequenceCompleteResponse(bytes: Uint8Array, structure = 'TPM2_EventSequenceComplete response'): WireDigest[] {
+export function decodeEventSequenceCompleteResponse(
+  bytes: Uint8Array,
+  structure = 'TPM2_EventSequenceComplete response',
+): WireDigest[] {
   return digestValues(responseParameters(bytes, structure));
 }
 
@@ -252,7 +298,10 @@ export interface PcrReadValue {
 }
 
 /** A TPM2_PCR_Read response: the values in selection order (bank by bank, PCRs ascending). */
-export function decodePcrReadResponse(bytes: Uint8Array, structure = 'TPM2_PCR_Read response'): { updateCounter: number; values: PcrReadValue[] } {
+export function decodePcrReadResponse(
+  bytes: Uint8Array,
+  structure = 'TPM2_PCR_Read response',
+): { updateCounter: number; values: PcrReadValue[] } {
   const r = responseParameters(bytes, structure);
   const updateCounter = r.u32();
   const selection = pcrSelections(r);
@@ -260,7 +309,8 @@ export function decodePcrReadResponse(bytes: Uint8Array, structure = 'TPM2_PCR_R
   const count = r.u32();
   if (count > MAX_LIST) r.fail(`TPML_DIGEST count ${count} is more than ${MAX_LIST}`, 'PARSE_LIMIT', at);
   const slots = selection.flatMap((s) => s.pcrs.map((pcr) => ({ algId: s.algId, bank: s.bank, pcr })));
-  if (slots.length !== count) r.fail(`${count} values for ${slots.length} selected PCRs`, 'PARSE_INVALID', at);
+  if (slots.length !== count)
+    r.fail(`${count} values for ${slots.length} selected PCRs`, 'PARSE_INVALID', at);
   const values: PcrReadValue[] = [];
   for (const slot of slots) {
     const sizeAt = r.offset;

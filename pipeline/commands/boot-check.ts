@@ -48,7 +48,8 @@ const END_WORDS: Record<EndReason, string> = {
 
 export const bootCheckCommand: Command = {
   name: 'boot-check',
-  summary: 'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
+  summary:
+    'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
   usage:
     'nodeimg boot-check <disk.raw> [--firmware ovmf|ovmf-secboot] [--vars FILE] [--memory MiB] [--smp N] [--timeout S] [--quiet S] [--marker TEXT] [--against measurements.json] [--logs DIR] [--json]',
   help: `arguments:
@@ -101,7 +102,8 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
     const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
     const disk = args.positionals[0] as string;
     const fw = str('firmware') ?? 'ovmf';
-    if (!Object.hasOwn(FIRMWARE, fw)) throw new UsageError(`--firmware must be ovmf or ovmf-secboot, not '${fw}'`);
+    if (!Object.hasOwn(FIRMWARE, fw))
+      throw new UsageError(`--firmware must be ovmf or ovmf-secboot, not '${fw}'`);
     const firmware = FIRMWARE[fw as Firmware];
     const varsTemplate = str('vars') ?? firmware.vars;
     const memory = intOption('memory', str('memory'), 1024, 64, 65536);
@@ -110,8 +112,12 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
     const quietS = intOption('quiet', str('quiet'), 10, 1, 3600);
     const marker = str('marker');
     if (marker === '') throw new UsageError('--marker needs a non-empty text');
-    for (const [what, p] of [['the disk', disk], ['--vars', varsTemplate]] as const) {
-      if (p.includes(',')) throw new UsageError(`${what} path holds a comma, which QEMU options cannot carry: ${p}`);
+    for (const [what, p] of [
+      ['the disk', disk],
+      ['--vars', varsTemplate],
+    ] as const) {
+      if (p.includes(','))
+        throw new UsageError(`${what} path holds a comma, which QEMU options cannot carry: ${p}`);
     }
     await mustRead(disk);
     await mustRead(varsTemplate);
@@ -140,10 +146,16 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         doc = await loadDocument(against);
         source = { kind: 'document', path: against };
         if (doc.boot.secureBoot !== secureBoot) {
-          io.stderr.write(`warning: ${against} was predicted with Secure Boot ${doc.boot.secureBoot ? 'on' : 'off'}; this boot has it ${secureBoot ? 'on' : 'off'}\n`);
+          io.stderr.write(
+            `warning: ${against} was predicted with Secure Boot ${doc.boot.secureBoot ? 'on' : 'off'}; this boot has it ${secureBoot ? 'on' : 'off'}\n`,
+          );
         }
       } else {
-        ({ document: doc } = await measureFile(disk, { banks: DEFAULT_BANKS, secureBoot, secureBootPolicy: policy }));
+        ({ document: doc } = await measureFile(disk, {
+          banks: DEFAULT_BANKS,
+          secureBoot,
+          secureBootPolicy: policy,
+        }));
         assertMeasurementsDocument(doc);
         source = { kind: 'measure' };
         for (const w of doc.warnings) io.stderr.write(`warning: ${w}\n`);
@@ -172,8 +184,13 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         signal: ac.signal,
         progress: (line) => io.stderr.write(`boot-check: ${line}\n`),
       });
-      io.stderr.write(`boot-check: boot far enough after ${(capture.elapsedMs / 1000).toFixed(1)} s: ${END_WORDS[capture.endReason]}\n`);
-      if (capture.finalRead.why !== undefined) io.stderr.write(`warning: no read of the PCRs after the boot (${capture.finalRead.why}); the replay of swtpm's log stands for them\n`);
+      io.stderr.write(
+        `boot-check: boot far enough after ${(capture.elapsedMs / 1000).toFixed(1)} s: ${END_WORDS[capture.endReason]}\n`,
+      );
+      if (capture.finalRead.why !== undefined)
+        io.stderr.write(
+          `warning: no read of the PCRs after the boot (${capture.finalRead.why}); the replay of swtpm's log stands for them\n`,
+        );
 
       // what the guest printed, where it did (the lab images): its event log and PCRs
       const guest = parseLabConsole(capture.console);
@@ -182,7 +199,9 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         try {
           eventLog = decodeEventLog(guest.eventLog);
         } catch (err) {
-          io.stderr.write(`warning: the event log the guest printed does not decode: ${(err as Error).message}\n`);
+          io.stderr.write(
+            `warning: the event log the guest printed does not decode: ${(err as Error).message}\n`,
+          );
         }
       }
       const result = checkBoot({
@@ -196,11 +215,25 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
       if (platformOut !== undefined) {
         // the platform PCRs this boot observed, in the form `nodeimg measure --platform-values` reads
         const values = Object.fromEntries(
-          Object.entries(result.real).map(([bank, vals]) => [bank, Object.fromEntries(PLATFORM_PCRS.map((p) => [String(p), vals?.[p]]))]),
+          Object.entries(result.real).map(([bank, vals]) => [
+            bank,
+            Object.fromEntries(PLATFORM_PCRS.map((p) => [String(p), vals?.[p]])),
+          ]),
         );
         await writeFile(platformOut, `${JSON.stringify(values, null, 2)}\n`);
       }
-      const report = reportJson({ disk, fw, varsTemplate, secureBoot, memory, smp, source, capture, result, doc });
+      const report = reportJson({
+        disk,
+        fw,
+        varsTemplate,
+        secureBoot,
+        memory,
+        smp,
+        source,
+        capture,
+        result,
+        doc,
+      });
       if (json) {
         assertBootCheckReport(report);
         writeJson(io, report);
@@ -208,14 +241,19 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         io.stdout.write(humanReport(capture, result, doc));
       }
       if (result.captureMismatches.length > 0) {
-        throw new CheckFailedError('the PCRs read from the TPM differ from the replay of the commands it logged: the capture cannot be trusted', {
-          hint: result.captureMismatches[0] ?? '',
-        });
+        throw new CheckFailedError(
+          'the PCRs read from the TPM differ from the replay of the commands it logged: the capture cannot be trusted',
+          {
+            hint: result.captureMismatches[0] ?? '',
+          },
+        );
       }
       if (!result.ok) {
         const bad = [...new Set(result.verdicts.filter((x) => !x.ok).map((x) => x.pcr))];
         throw new CheckFailedError(
-          bad.length > 0 ? `the predicted PCRs differ from the booted ones: PCR ${bad.join(', ')}` : 'no predicted PCR could be compared',
+          bad.length > 0
+            ? `the predicted PCRs differ from the booted ones: PCR ${bad.join(', ')}`
+            : 'no predicted PCR could be compared',
           {
             hint:
               capture.replay.exitBootServices === undefined
@@ -227,7 +265,9 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
       return EXIT.ok;
     } catch (err) {
       if (ac.signal.aborted) {
-        io.stderr.write('boot-check: interrupted; QEMU and swtpm are stopped and the temporary files removed\n');
+        io.stderr.write(
+          'boot-check: interrupted; QEMU and swtpm are stopped and the temporary files removed\n',
+        );
         return 130;
       }
       throw err;
@@ -240,7 +280,8 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
 
 function intOption(name: string, s: string | undefined, dflt: number, min: number, max: number): number {
   if (s === undefined) return dflt;
-  if (!/^\d{1,6}$/.test(s) || Number(s) < min || Number(s) > max) throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${s}'`);
+  if (!/^\d{1,6}$/.test(s) || Number(s) < min || Number(s) > max)
+    throw new UsageError(`--${name} takes a whole number from ${min} to ${max}, not '${s}'`);
   return Number(s);
 }
 
@@ -252,13 +293,18 @@ async function mustRead(path: string): Promise<void> {
   } catch (err) {
     if (err instanceof NodeimgError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new NodeimgError(e.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED', `cannot read ${path}: ${e.message}`, { cause: err });
+    throw new NodeimgError(
+      e.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED',
+      `cannot read ${path}: ${e.message}`,
+      { cause: err },
+    );
   }
 }
 
 async function loadDocument(path: string): Promise<MeasurementsDocument> {
   await mustRead(path);
-  if ((await stat(path)).size > MAX_DOC) throw new NodeimgError('PARSE_LIMIT', `${path} is larger than ${MAX_DOC} bytes`);
+  if ((await stat(path)).size > MAX_DOC)
+    throw new NodeimgError('PARSE_LIMIT', `${path} is larger than ${MAX_DOC} bytes`);
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new NodeimgError('IO_FAILED', `cannot read ${path}: ${err.message}`, { cause: err });
   });
@@ -320,7 +366,13 @@ function humanReport(capture: BootCapture, result: BootCheckResult, doc: Measure
   lines.push(
     table(
       ['PCR', 'bank', 'predicted', 'real', 'verdict'],
-      result.verdicts.map((x) => [String(x.pcr), x.bank, short(x.predicted), short(x.real), x.ok ? 'ok' : 'DIFFERS']),
+      result.verdicts.map((x) => [
+        String(x.pcr),
+        x.bank,
+        short(x.predicted),
+        short(x.real),
+        x.ok ? 'ok' : 'DIFFERS',
+      ]),
     ),
   );
   for (const n of result.notCompared) lines.push(`not compared: ${n}`);
@@ -331,7 +383,7 @@ function humanReport(capture: BootCapture, result: BootCheckResult, doc: Measure
     for (const p of bad) if (p.first) lines.push(`  ${p.first.message}`);
   }
   const crossChecks = [
-    ...crossCheckText("cross-check with the firmware event log the guest printed", result.eventLogCheck),
+    ...crossCheckText('cross-check with the firmware event log the guest printed', result.eventLogCheck),
     ...crossCheckText('cross-check with the PCRs the guest read', result.guestPcrCheck),
   ];
   if (crossChecks.length > 0) lines.push('', ...crossChecks);
@@ -378,7 +430,10 @@ function reportJson(x: ReportInput): Record<string, unknown> {
       memoryMiB: x.memory,
       smp: x.smp,
     },
-    prediction: x.source.kind === 'measure' ? { source: 'measure', path: null } : { source: 'document', path: x.source.path },
+    prediction:
+      x.source.kind === 'measure'
+        ? { source: 'measure', path: null }
+        : { source: 'document', path: x.source.path },
     boot: {
       endReason: x.capture.endReason,
       elapsedMs: x.capture.elapsedMs,
@@ -404,7 +459,13 @@ function reportJson(x: ReportInput): Record<string, unknown> {
         digests: Object.fromEntries(Object.entries(e.digests).map(([b, d]) => [b, hex(d)])),
       })),
     },
-    pcrs: x.result.verdicts.map((v) => ({ pcr: v.pcr, bank: v.bank, predicted: v.predicted, real: v.real, ok: v.ok })),
+    pcrs: x.result.verdicts.map((v) => ({
+      pcr: v.pcr,
+      bank: v.bank,
+      predicted: v.predicted,
+      real: v.real,
+      ok: v.ok,
+    })),
     notCompared: [...x.result.notCompared],
     notPredicted: x.doc.notPredicted.map((n) => ({ pcr: n.pcr, reason: n.reason })),
     departures: x.result.extendDiff.pcrs.map((p) => ({
@@ -419,7 +480,10 @@ function reportJson(x: ReportInput): Record<string, unknown> {
               position: p.first.position,
               reason: p.first.reason,
               bank: p.first.bank ?? null,
-              expected: p.first.expected === undefined ? null : { type: eventTypeName(p.first.expected.type), description: p.first.expected.description },
+              expected:
+                p.first.expected === undefined
+                  ? null
+                  : { type: eventTypeName(p.first.expected.type), description: p.first.expected.description },
               command: p.first.actual?.command ?? null,
               line: p.first.actual?.line ?? null,
               message: p.first.message,

@@ -29,7 +29,10 @@ export async function runDiff(
   // --bank must name banks both logs have; by default every bank both have is compared.
   const bankOpt = parseBankList(args.values['bank']);
   if (bankOpt !== undefined) logBanks(expected, bankOpt);
-  const events = expectedFromLog(expected.log.events, { strictData, describe: { uintnSize: expected.log.specId.uintnSize } });
+  const events = expectedFromLog(expected.log.events, {
+    strictData,
+    describe: { uintnSize: expected.log.specId.uintnSize },
+  });
   return compare({ path: expectedPath, size: expected.size }, events, actual, args, io, strictData, []);
 }
 
@@ -37,9 +40,17 @@ export async function runDiff(
  * `--against measurements.json`: the predicted events of a measurements document against a real
  * log, and the document's expected PCR values against the log's replay, for the PCRs it predicts.
  */
-export async function runDiffAgainst(docPath: string, actualPath: string, args: ParsedArgs, io: CommandIo): Promise<number> {
+export async function runDiffAgainst(
+  docPath: string,
+  actualPath: string,
+  args: ParsedArgs,
+  io: CommandIo,
+): Promise<number> {
   const text = await readFile(docPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new NodeimgError(err.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED', `cannot read ${docPath}: ${err.message}`);
+    throw new NodeimgError(
+      err.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED',
+      `cannot read ${docPath}: ${err.message}`,
+    );
   });
   let doc: unknown;
   try {
@@ -59,10 +70,19 @@ export async function runDiffAgainst(docPath: string, actualPath: string, args: 
     if (!p) continue;
     for (const [alg, want] of Object.entries(p.expected)) {
       const got = replay.pcrs[alg as HashAlg]?.get(pcr);
-      if (got !== undefined && toHex(got) !== want) valueMismatches.push(`PCR ${pcr} ${alg}: predicted ${want}, the log replays to ${toHex(got)}`);
+      if (got !== undefined && toHex(got) !== want)
+        valueMismatches.push(`PCR ${pcr} ${alg}: predicted ${want}, the log replays to ${toHex(got)}`);
     }
   }
-  return compare({ path: docPath, size: text.length }, events, actual, { ...args, values: { ...args.values, pcr: wanted.map(String) } }, io, false, valueMismatches);
+  return compare(
+    { path: docPath, size: text.length },
+    events,
+    actual,
+    { ...args, values: { ...args.values, pcr: wanted.map(String) } },
+    io,
+    false,
+    valueMismatches,
+  );
 }
 
 async function compare(
@@ -108,12 +128,16 @@ async function compare(
       ? ''
       : ' (image load event data, which holds memory addresses, not compared: --strict-data compares it)';
     const values = valueMismatches.map((m) => `${m}\n`).join('');
-    io.stdout.write(`expected ${expectedInput.path}, actual ${actual.path}${data}\n${formatDiff(result)}${values}`);
+    io.stdout.write(
+      `expected ${expectedInput.path}, actual ${actual.path}${data}\n${formatDiff(result)}${values}`,
+    );
   }
   if (!result.ok || valueMismatches.length > 0) {
     const parts = differing(result);
     throw new CheckFailedError(
-      parts.length ? `the event logs part on PCR ${parts.join(', ')}` : `the predicted PCR values differ: ${valueMismatches.join('; ')}`,
+      parts.length
+        ? `the event logs part on PCR ${parts.join(', ')}`
+        : `the predicted PCR values differ: ${valueMismatches.join('; ')}`,
       { hint: 'the first difference of each PCR is listed on stdout' },
     );
   }

@@ -15,7 +15,8 @@ export function autoInt(name: string, s: string, max = Number.MAX_SAFE_INTEGER):
   const t = s.trim().replaceAll('_', '');
   const ok = /^(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0|[1-9][0-9]*)$/.test(t);
   const n = ok ? Number(t) : NaN; // Number() reads 0x, 0o and 0b prefixes
-  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new UsageError(`--${name}: '${s}' is not an integer in 0..${max} (decimal, or 0x/0o/0b prefixed)`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max)
+    throw new UsageError(`--${name}: '${s}' is not an integer in 0..${max} (decimal, or 0x/0o/0b prefixed)`);
   return n;
 }
 
@@ -26,7 +27,8 @@ export function parseVcpus(s: string): number[] {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(item);
     const lo = Number(m?.[1]);
     const hi = m?.[2] === undefined ? lo : Number(m[2]);
-    if (m === null || lo < 1 || lo > hi || hi > MAX_VCPUS) throw new UsageError(`--vcpus: '${item}' is not a count or range within 1-${MAX_VCPUS}`);
+    if (m === null || lo < 1 || lo > hi || hi > MAX_VCPUS)
+      throw new UsageError(`--vcpus: '${item}' is not a count or range within 1-${MAX_VCPUS}`);
     for (let i = lo; i <= hi; i++) out.add(i);
   }
   return [...out].sort((a, b) => a - b);
@@ -52,15 +54,24 @@ export function parseVcpuSig(v: OptionValues): VcpuSignature {
   const model = str(v, 'vcpu-model');
   const step = str(v, 'vcpu-stepping');
   if (fam !== undefined || model !== undefined || step !== undefined) {
-    if (fam === undefined || model === undefined || step === undefined) throw new UsageError('--vcpu-family, --vcpu-model and --vcpu-stepping go together');
-    return { sig: cpuSig(autoInt('vcpu-family', fam, 0x10e), autoInt('vcpu-model', model, 0xff), autoInt('vcpu-stepping', step, 0xf)), from: 'vcpu-family' };
+    if (fam === undefined || model === undefined || step === undefined)
+      throw new UsageError('--vcpu-family, --vcpu-model and --vcpu-stepping go together');
+    return {
+      sig: cpuSig(
+        autoInt('vcpu-family', fam, 0x10e),
+        autoInt('vcpu-model', model, 0xff),
+        autoInt('vcpu-stepping', step, 0xf),
+      ),
+      from: 'vcpu-family',
+    };
   }
   const sig = str(v, 'vcpu-sig');
   if (sig !== undefined) return { sig: autoInt('vcpu-sig', sig, 0xffffffff), from: 'vcpu-sig' };
   const type = str(v, 'vcpu-type');
   if (type !== undefined) {
     const s = CPU_SIGS.get(type);
-    if (s === undefined) throw new UsageError(`--vcpu-type: unknown CPU type '${type}' (${[...CPU_SIGS.keys()].join(', ')})`);
+    if (s === undefined)
+      throw new UsageError(`--vcpu-type: unknown CPU type '${type}' (${[...CPU_SIGS.keys()].join(', ')})`);
     return { sig: s, from: 'vcpu-type', vcpuType: type };
   }
   return { sig: undefined, from: 'none' };

@@ -6,7 +6,13 @@ import type { Command } from '../command.js';
 import { writeJson } from '../command.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { AMD_SEV_MODES, CPU_SIGS, MAX_VCPUS, VMM_TYPES, type AmdSevMode } from '../../measurements/cvm/snp/index.js';
+import {
+  AMD_SEV_MODES,
+  CPU_SIGS,
+  MAX_VCPUS,
+  VMM_TYPES,
+  type AmdSevMode,
+} from '../../measurements/cvm/snp/index.js';
 import { assertLaunchDigestDocument } from '../schema/cvm.js';
 import { runAmdLaunch } from './launch-digest-amd.js';
 import { amdDocument, amdText, checkReport } from './launch-digest-amd-output.js';
@@ -18,11 +24,13 @@ const MODES = [...AMD_SEV_MODES, 'snp:ovmf-hash', 'tdx'] as const;
 type Mode = (typeof MODES)[number];
 const isAmd = (m: Mode): m is AmdSevMode | 'snp:ovmf-hash' => m !== 'tdx';
 
-const USAGE = 'nodeimg launch-digest --mode snp|snp:svsm|snp:ovmf-hash|seves|sev|tdx --ovmf FILE [--vcpus N|A-B|LIST] [--vcpu-type T | --vcpu-sig V | --vcpu-family F --vcpu-model M --vcpu-stepping S] [--vmm-type QEMU|ec2|gce] [--guest-features V] [--kernel FILE [--initrd FILE] [--append CMDLINE]] [--snp-ovmf-hash HEX] [--svsm FILE --vars-size N|--vars-file FILE] [--report FILE [--report-offset N]] [--memory SIZE --acpi-tables FILE [--acpi-loader FILE --acpi-rsdp FILE]] [--mrtd-order single-pass|two-pass] [--rtmr-layout dstack|quex] [--kernel-measurement qemu-patched|raw] [--output-format hex|base64] [-v] [--json]';
+const USAGE =
+  'nodeimg launch-digest --mode snp|snp:svsm|snp:ovmf-hash|seves|sev|tdx --ovmf FILE [--vcpus N|A-B|LIST] [--vcpu-type T | --vcpu-sig V | --vcpu-family F --vcpu-model M --vcpu-stepping S] [--vmm-type QEMU|ec2|gce] [--guest-features V] [--kernel FILE [--initrd FILE] [--append CMDLINE]] [--snp-ovmf-hash HEX] [--svsm FILE --vars-size N|--vars-file FILE] [--report FILE [--report-offset N]] [--memory SIZE --acpi-tables FILE [--acpi-loader FILE --acpi-rsdp FILE]] [--mrtd-order single-pass|two-pass] [--rtmr-layout dstack|quex] [--kernel-measurement qemu-patched|raw] [--output-format hex|base64] [-v] [--json]';
 
 export const launchDigestCommand: Command = {
   name: 'launch-digest',
-  summary: 'Compute the SEV-SNP / SEV-ES / SEV launch digest (report MEASUREMENT) or the TDX MRTD (and RTMRs) from firmware and kernel files.',
+  summary:
+    'Compute the SEV-SNP / SEV-ES / SEV launch digest (report MEASUREMENT) or the TDX MRTD (and RTMRs) from firmware and kernel files.',
   usage: USAGE,
   help: `Options follow virtee/sev-snp-measure (same names, same defaults, same digests).
 
@@ -109,10 +117,13 @@ Output: one line with the digest for one vCPU count; "vcpus=N <digest>" lines fo
   async run(args, io) {
     const v = args.values;
     const mode = str(v, 'mode');
-    if (mode === undefined) throw new UsageError(`--mode is required (${MODES.join(', ')})`, { hint: `usage: ${USAGE}` });
-    if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`--mode: unknown mode '${mode}' (${MODES.join(', ')})`);
+    if (mode === undefined)
+      throw new UsageError(`--mode is required (${MODES.join(', ')})`, { hint: `usage: ${USAGE}` });
+    if (!(MODES as readonly string[]).includes(mode))
+      throw new UsageError(`--mode: unknown mode '${mode}' (${MODES.join(', ')})`);
     const format = str(v, 'output-format') ?? 'hex';
-    if (format !== 'hex' && format !== 'base64') throw new UsageError(`--output-format must be hex or base64, not '${format}'`);
+    if (format !== 'hex' && format !== 'base64')
+      throw new UsageError(`--output-format must be hex or base64, not '${format}'`);
     const m = mode as Mode;
     // TDX (MRTD from the TDVF metadata, RTMRs for a direct boot) is a runner of its own.
     if (!isAmd(m)) return runTdxLaunchDigest(v, format, io);
@@ -120,8 +131,16 @@ Output: one line with the digest for one vCPU count; "vcpus=N <digest>" lines fo
     const run = await runAmdLaunch(m, v);
     const reportPath = str(v, 'report');
     const offsetArg = str(v, 'report-offset');
-    if (offsetArg !== undefined && reportPath === undefined) throw new UsageError('--report-offset needs --report');
-    const report = reportPath === undefined ? undefined : await checkReport(run, reportPath, offsetArg === undefined ? 0 : autoInt('report-offset', offsetArg, MAX_REPORT_FILE));
+    if (offsetArg !== undefined && reportPath === undefined)
+      throw new UsageError('--report-offset needs --report');
+    const report =
+      reportPath === undefined
+        ? undefined
+        : await checkReport(
+            run,
+            reportPath,
+            offsetArg === undefined ? 0 : autoInt('report-offset', offsetArg, MAX_REPORT_FILE),
+          );
     if (v['json'] === true) {
       const doc = amdDocument(run, report?.json);
       assertLaunchDigestDocument(doc);
@@ -131,7 +150,9 @@ Output: one line with the digest for one vCPU count; "vcpus=N <digest>" lines fo
     }
     if (!report) return EXIT.ok;
     if (report.match === null) {
-      io.stderr.write(`nodeimg launch-digest: report MEASUREMENT ${report.json['measurement'] as string} matches none of the computed digests\n`);
+      io.stderr.write(
+        `nodeimg launch-digest: report MEASUREMENT ${report.json['measurement'] as string} matches none of the computed digests\n`,
+      );
       return EXIT.checkFailed;
     }
     io.stderr.write(`report MEASUREMENT matches the digest for ${report.match} vCPU(s)\n`);

@@ -19,8 +19,10 @@ const MAX_LOG = 64 * 1024 * 1024;
 
 export const measureCommand: Command = {
   name: 'measure',
-  summary: 'Predict the PCRs (and the firmware event log) a disk image or UKI produces when it boots under OVMF.',
-  usage: 'nodeimg measure <disk.raw | uki.efi> [--banks LIST] [--secure-boot on|off] [--vars OVMF_VARS.fd] [--boot direct|systemd-boot] [--phases LIST] [--eventlog out.bin] [-o measurements.json] [--json]',
+  summary:
+    'Predict the PCRs (and the firmware event log) a disk image or UKI produces when it boots under OVMF.',
+  usage:
+    'nodeimg measure <disk.raw | uki.efi> [--banks LIST] [--secure-boot on|off] [--vars OVMF_VARS.fd] [--boot direct|systemd-boot] [--phases LIST] [--eventlog out.bin] [-o measurements.json] [--json]',
   help: `arguments:
   <input>               a raw GPT disk image (the ESP's EFI/BOOT/BOOTX64.EFI is what OVMF starts:
                         a UKI, or systemd-boot with the UKI in EFI/Linux/) or a UKI file alone
@@ -83,13 +85,17 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const varsPath = str('vars');
     const policy = varsPath ? await loadSecureBootPolicy(varsPath) : undefined;
     const sb = str('secure-boot');
-    if (sb !== undefined && sb !== 'on' && sb !== 'off') throw new UsageError(`--secure-boot must be on or off, not '${sb}'`);
+    if (sb !== undefined && sb !== 'on' && sb !== 'off')
+      throw new UsageError(`--secure-boot must be on or off, not '${sb}'`);
     const secureBoot = sb === undefined ? (policy?.enforced ?? false) : sb === 'on';
-    if (secureBoot && !policy) throw new UsageError('--secure-boot on needs --vars (the db decides which images may run)');
+    if (secureBoot && !policy)
+      throw new UsageError('--secure-boot on needs --vars (the db decides which images may run)');
     const boot = str('boot');
-    if (boot !== undefined && boot !== 'direct' && boot !== 'systemd-boot') throw new UsageError(`--boot must be direct or systemd-boot, not '${boot}'`);
+    if (boot !== undefined && boot !== 'direct' && boot !== 'systemd-boot')
+      throw new UsageError(`--boot must be direct or systemd-boot, not '${boot}'`);
     const platformLog = str('platform-log');
-    if (platformLog && str('platform-values')) throw new UsageError('give --platform-log or --platform-values, not both');
+    if (platformLog && str('platform-values'))
+      throw new UsageError('give --platform-log or --platform-values, not both');
     const opts: MeasureOptions = {
       banks,
       secureBoot,
@@ -98,10 +104,14 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
       phases: str('phases') === undefined ? [] : (str('phases') as string).split(','),
       ...(str('profile') ? { profile: intArg('profile', str('profile') as string) } : {}),
       ...(str('stub-version') ? { stubVersion: intArg('stub-version', str('stub-version') as string) } : {}),
-      ...(str('loader-version') ? { loaderVersion: intArg('loader-version', str('loader-version') as string) } : {}),
+      ...(str('loader-version')
+        ? { loaderVersion: intArg('loader-version', str('loader-version') as string) }
+        : {}),
       ...(policy ? { secureBootPolicy: policy } : {}),
       ...(platformLog ? { platformLog: await readCapped(platformLog) } : {}),
-      ...(str('platform-values') ? { platformValues: await readQuotedPcrs(str('platform-values') as string) } : {}),
+      ...(str('platform-values')
+        ? { platformValues: await readQuotedPcrs(str('platform-values') as string) }
+        : {}),
     };
     const { prediction, document } = await measureFile(args.positionals[0] as string, opts);
     assertMeasurementsDocument(document);
@@ -121,8 +131,12 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
 
 function parseBanks(s: string | undefined): HashAlg[] {
   if (s === undefined) return DEFAULT_BANKS;
-  const banks = s.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const b of banks) if (!isHashAlg(b)) throw new UsageError(`unknown bank '${b}' (sha1, sha256, sha384, sha512)`);
+  const banks = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const b of banks)
+    if (!isHashAlg(b)) throw new UsageError(`unknown bank '${b}' (sha1, sha256, sha384, sha512)`);
   if (banks.length === 0) throw new UsageError('--banks needs at least one bank');
   return [...new Set(banks)] as HashAlg[];
 }
@@ -134,7 +148,10 @@ function intArg(name: string, s: string): number {
 
 async function readCapped(path: string): Promise<Uint8Array> {
   const b = await readFile(path).catch((err: NodeJS.ErrnoException) => {
-    throw new NodeimgError(err.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED', `cannot read ${path}: ${err.message}`);
+    throw new NodeimgError(
+      err.code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED',
+      `cannot read ${path}: ${err.message}`,
+    );
   });
   if (b.length > MAX_LOG) throw new NodeimgError('PARSE_LIMIT', `${path} is larger than ${MAX_LOG} bytes`);
   return new Uint8Array(b);
@@ -143,14 +160,17 @@ async function readCapped(path: string): Promise<Uint8Array> {
 /** The predicted events as a TCG2 log; events whose data is machine-specific get empty data. */
 function predictedLog(p: Prediction): Uint8Array {
   const specId = buildSpecIdEvent(p.banks);
-  const events = p.events.map((e) => createEvent(specId, { pcr: e.pcr, type: e.type, data: e.data ?? new Uint8Array(0), digests: e.digests }));
+  const events = p.events.map((e) =>
+    createEvent(specId, { pcr: e.pcr, type: e.type, data: e.data ?? new Uint8Array(0), digests: e.digests }),
+  );
   return encodeEventLog({ headerPcr: 0, specId, events });
 }
 
 function constellation(doc: MeasurementsDocument, str: (k: string) => string | undefined): string {
   const need = ['csp', 'attestation-variant', 'image-version', 'ref', 'stream'];
   const missing = need.filter((k) => str(k) === undefined);
-  if (missing.length) throw new UsageError(`--constellation needs ${missing.map((m) => `--${m}`).join(', ')}`);
+  if (missing.length)
+    throw new UsageError(`--constellation needs ${missing.map((m) => `--${m}`).join(', ')}`);
   try {
     return toConstellation(doc, {
       csp: str('csp') as string,
@@ -171,10 +191,18 @@ function summary(doc: MeasurementsDocument, io: CommandIo): void {
     '',
     table(
       ['PCR', 'origin', 'events', ...doc.banks],
-      Object.entries(doc.pcrs).map(([pcr, p]) => [pcr, p.origin, String(p.events.length), ...doc.banks.map((b) => p.expected[b] ?? '')]),
+      Object.entries(doc.pcrs).map(([pcr, p]) => [
+        pcr,
+        p.origin,
+        String(p.events.length),
+        ...doc.banks.map((b) => p.expected[b] ?? ''),
+      ]),
     ),
   ];
   for (const n of doc.notPredicted) lines.push(`PCR ${n.pcr}: not predicted (${n.reason})`);
-  for (const ph of doc.pcr11Phases) lines.push(`PCR 11 after phases '${ph.phase}': ${doc.banks.map((b) => `${b}=${ph.expected[b]}`).join(' ')}`);
+  for (const ph of doc.pcr11Phases)
+    lines.push(
+      `PCR 11 after phases '${ph.phase}': ${doc.banks.map((b) => `${b}=${ph.expected[b]}`).join(' ')}`,
+    );
   io.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -22,19 +22,31 @@ export async function loadSnpReport(path: string, offset: number): Promise<SnpRe
   try {
     return decodeSnpReport(bytes, offset);
   } catch (err) {
-    if (err instanceof NodeimgError) throw new NodeimgError(err.code, `${path}: ${err.message}`, { cause: err, hint: 'a raw ATTESTATION_REPORT, or a file holding one at --offset N' });
+    if (err instanceof NodeimgError)
+      throw new NodeimgError(err.code, `${path}: ${err.message}`, {
+        cause: err,
+        hint: 'a raw ATTESTATION_REPORT, or a file holding one at --offset N',
+      });
     throw err;
   }
 }
 
 function tcbJson(t: TcbVersion): Record<string, string | number> {
-  return { raw: hx(t.raw), ...(t.fmc === undefined ? {} : { fmc: t.fmc }), bootLoader: t.bootLoader, tee: t.tee, snp: t.snp, microcode: t.microcode };
+  return {
+    raw: hx(t.raw),
+    ...(t.fmc === undefined ? {} : { fmc: t.fmc }),
+    bootLoader: t.bootLoader,
+    tee: t.tee,
+    snp: t.snp,
+    microcode: t.microcode,
+  };
 }
 
 /** Bit-field objects with their raw word as hex. */
 function flags<T extends { raw: bigint | number }>(f: T): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(f)) out[k] = k === 'raw' ? hx(v as bigint | number) : (v as string | number | boolean);
+  for (const [k, v] of Object.entries(f))
+    out[k] = k === 'raw' ? hx(v as bigint | number) : (v as string | number | boolean);
   return out;
 }
 
@@ -58,7 +70,9 @@ export function snpReportJson(r: SnpReport): Record<string, unknown> {
     reportId: toHex(r.reportId),
     reportIdMa: toHex(r.reportIdMa),
     reportedTcb: tcbJson(r.reportedTcb),
-    cpuid: r.cpuid ? { family: hx(r.cpuid.family), model: hx(r.cpuid.model), stepping: hx(r.cpuid.stepping) } : null,
+    cpuid: r.cpuid
+      ? { family: hx(r.cpuid.family), model: hx(r.cpuid.model), stepping: hx(r.cpuid.stepping) }
+      : null,
     chipId: toHex(r.chipId),
     committedTcb: tcbJson(r.committedTcb),
     currentVersion: r.currentVersion,
@@ -71,9 +85,14 @@ export function snpReportJson(r: SnpReport): Record<string, unknown> {
 }
 
 function text(path: string, r: SnpReport, io: CommandIo): void {
-  const tcb = (t: TcbVersion) => `${hx(t.raw)} (${t.fmc === undefined ? '' : `fmc ${t.fmc}, `}bootloader ${t.bootLoader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode})`;
+  const tcb = (t: TcbVersion) =>
+    `${hx(t.raw)} (${t.fmc === undefined ? '' : `fmc ${t.fmc}, `}bootloader ${t.bootLoader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode})`;
   const ver = (v: SnpReport['currentVersion']) => `${v.major}.${v.minor}.${v.build}`;
-  const on = (o: Record<string, unknown>) => Object.entries(o).filter(([, v]) => v === true).map(([k]) => k).join(', ') || 'none';
+  const on = (o: Record<string, unknown>) =>
+    Object.entries(o)
+      .filter(([, v]) => v === true)
+      .map(([k]) => k)
+      .join(', ') || 'none';
   const lines = [
     `${path} at byte ${r.offset}: SEV-SNP attestation report version ${r.version}`,
     `measurement        ${toHex(r.measurement)}`,
@@ -121,13 +140,20 @@ with a prediction: nodeimg launch-digest --mode snp ... --report <report.bin> [-
   positionals: { min: 2, max: 2 },
   async run(args, io) {
     const [sub, path] = args.positionals as [string, string];
-    if (sub !== 'show') throw new UsageError(`unknown subcommand '${sub}' (show)`, { hint: `usage: ${USAGE}` });
+    if (sub !== 'show')
+      throw new UsageError(`unknown subcommand '${sub}' (show)`, { hint: `usage: ${USAGE}` });
     const off = args.values['offset'];
     const offset = typeof off === 'string' ? autoInt('offset', off, MAX_REPORT_FILE) : 0;
     const r = await loadSnpReport(path, offset);
     for (const w of r.warnings) io.stderr.write(`warning: ${path}: ${w}\n`);
     if (args.values['json'] === true) {
-      const doc = { $schema: SNP_REPORT_SCHEMA_ID, path, offset, report: snpReportJson(r), warnings: [...r.warnings] };
+      const doc = {
+        $schema: SNP_REPORT_SCHEMA_ID,
+        path,
+        offset,
+        report: snpReportJson(r),
+        warnings: [...r.warnings],
+      };
       assertSnpReportDocument(doc);
       writeJson(io, doc);
     } else text(path, r, io);

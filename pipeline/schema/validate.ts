@@ -13,14 +13,21 @@ type Validator = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null
 function validator(schema: object): Validator {
   const id = (schema as { $id?: unknown }).$id;
   const v = typeof id === 'string' ? (VALIDATORS as Record<string, Validator | undefined>)[id] : undefined;
-  if (!v) throw new NodeimgError('INTERNAL', `schema ${String(id)} is not precompiled: run node scripts/gen-validators.mjs`);
+  if (!v)
+    throw new NodeimgError(
+      'INTERNAL',
+      `schema ${String(id)} is not precompiled: run node scripts/gen-validators.mjs`,
+    );
   return v;
 }
 
 export function assertValid(what: string, schema: object, value: unknown): void {
   const v = validator(schema);
   if (!v(value)) {
-    throw new SchemaError(what, (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
+    throw new SchemaError(
+      what,
+      (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`),
+    );
   }
 }
 

@@ -47,7 +47,10 @@ function processesUsing(text: string): string[] {
  * Runs `nodeimg boot-check args` with a private TMPDIR; `during` may act on the running CLI. Then
  * checks that nothing is left behind.
  */
-async function bootCheck(args: string[], during?: (child: Killable, tmp: string) => Promise<void>): Promise<Run> {
+async function bootCheck(
+  args: string[],
+  during?: (child: Killable, tmp: string) => Promise<void>,
+): Promise<Run> {
   const tmp = await mkdtemp(join(work, 'run-'));
   const t0 = Date.now();
   const child = execa('node', ['--import', 'tsx', join(ROOT, 'pipeline', 'bin.ts'), 'boot-check', ...args], {
@@ -63,12 +66,16 @@ async function bootCheck(args: string[], during?: (child: Killable, tmp: string)
   const left = (await readdir(tmp)).filter((f) => f.startsWith('nodeimg-') || f.startsWith('vl.'));
   expect({ left, processes: processesUsing(tmp) }).toEqual({ left: [], processes: [] });
   await rm(tmp, { recursive: true, force: true });
-  console.log(`boot-check ${args.map((a) => a.split('/').pop()).join(' ')}: exit ${r.exitCode} in ${(ms / 1000).toFixed(1)} s`);
+  console.log(
+    `boot-check ${args.map((a) => a.split('/').pop()).join(' ')}: exit ${r.exitCode} in ${(ms / 1000).toFixed(1)} s`,
+  );
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms };
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 async function waitFor(pred: () => boolean, ms: number): Promise<void> {
@@ -99,7 +106,7 @@ describe('nodeimg boot-check on the lab disks', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('direct: every predicted PCR equals the TPM\'s, found from the TPM side; the disk is untouched', async () => {
+  it("direct: every predicted PCR equals the TPM's, found from the TPM side; the disk is untouched", async () => {
     const disk = images.disks.direct as string;
     const before = await sha256(disk);
     const platformOut = join(work, 'platform-direct.json');
@@ -108,7 +115,11 @@ describe('nodeimg boot-check on the lab disks', () => {
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as Report;
     expect(rep.ok).toBe(true);
-    expect(rep.boot).toEqual({ endReason: 'tpm-shutdown', elapsedMs: expect.any(Number), exitBootServices: true });
+    expect(rep.boot).toEqual({
+      endReason: 'tpm-shutdown',
+      elapsedMs: expect.any(Number),
+      exitBootServices: true,
+    });
     expect(rep.tpm.realSource).toBe('tpm-read');
     expect(rep.tpm.captureMismatches).toEqual([]);
     expect(rep.tpm.readMismatches).toEqual([]);
@@ -123,9 +134,25 @@ describe('nodeimg boot-check on the lab disks', () => {
     expect(rep.crossCheck.guestPcrs?.ok).toBe(true);
     expect(await sha256(disk)).toBe(before);
     // the platform PCRs it observed complete a measurements document (item 5 of the issue)
-    const m = await execa('node', ['--import', 'tsx', join(ROOT, 'pipeline', 'bin.ts'), 'measure', disk, '--platform-values', platformOut, '--json'], { cwd: ROOT, reject: false });
+    const m = await execa(
+      'node',
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'pipeline', 'bin.ts'),
+        'measure',
+        disk,
+        '--platform-values',
+        platformOut,
+        '--json',
+      ],
+      { cwd: ROOT, reject: false },
+    );
     expect(m.exitCode, String(m.stderr)).toBe(0);
-    const doc = JSON.parse(String(m.stdout)) as { pcrs: Record<string, { origin: string; expected: Record<string, string> }>; notPredicted: { pcr: number }[] };
+    const doc = JSON.parse(String(m.stdout)) as {
+      pcrs: Record<string, { origin: string; expected: Record<string, string> }>;
+      notPredicted: { pcr: number }[];
+    };
     expect(doc.notPredicted.map((n) => n.pcr)).toEqual([7]); // no --vars given here
     const real = (rep as unknown as { real: Record<string, string[]> }).real;
     for (const pcr of [0, 1, 2, 3, 6]) {
@@ -135,24 +162,50 @@ describe('nodeimg boot-check on the lab disks', () => {
   }, 400_000);
 
   it('sdboot-sb (Secure Boot, systemd-boot), ended by a console marker: exit 0, human report', async () => {
-    const r = await bootCheck([images.disks['sdboot-sb'] as string, '--firmware', 'ovmf-secboot', '--marker', MARK.end]);
+    const r = await bootCheck([
+      images.disks['sdboot-sb'] as string,
+      '--firmware',
+      'ovmf-secboot',
+      '--marker',
+      MARK.end,
+    ]);
     expect(r.stderr).toMatch(/Secure Boot on/);
     expect(r.stderr).toMatch(/boot far enough after [\d.]+ s: the marker appeared on the serial console/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^real PCRs: read from the TPM after the boot; they equal the replay of its log$/m);
-    expect(r.stdout).toMatch(/^result: all 8 predicted PCRs \(4, 5, 7, 8, 9, 11, 12, 13\) equal the booted ones in sha1, sha256, sha384$/m);
+    expect(r.stdout).toMatch(
+      /^real PCRs: read from the TPM after the boot; they equal the replay of its log$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^result: all 8 predicted PCRs \(4, 5, 7, 8, 9, 11, 12, 13\) equal the booted ones in sha1, sha256, sha384$/m,
+    );
     expect(r.stdout).not.toMatch(/DIFFERS/);
   }, 400_000);
 
   it('a wrong prediction (the sdboot document against the direct disk), ended by a quiet TPM: exit 1 naming PCR 4 and its first differing extend', async () => {
     const doc = join(work, 'sdboot.json');
-    const m = await execa('node', ['--import', 'tsx', join(ROOT, 'pipeline', 'bin.ts'), 'measure', images.disks.sdboot as string, '--vars', '/usr/share/OVMF/OVMF_VARS_4M.fd', '-o', doc], { cwd: ROOT });
+    const m = await execa(
+      'node',
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'pipeline', 'bin.ts'),
+        'measure',
+        images.disks.sdboot as string,
+        '--vars',
+        '/usr/share/OVMF/OVMF_VARS_4M.fd',
+        '-o',
+        doc,
+      ],
+      { cwd: ROOT },
+    );
     expect(m.exitCode).toBe(0);
     // --quiet 1: one second without a PCR change after ExitBootServices is enough (under TCG the
     // kernel takes longer than that to its first own extend; under KVM the guest may power off first)
     const r = await bootCheck([images.disks.direct as string, '--against', doc, '--quiet', '1', '--json']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error \[CHECK_FAILED\]: the predicted PCRs differ from the booted ones: PCR 4, 12/);
+    expect(r.stderr).toMatch(
+      /error \[CHECK_FAILED\]: the predicted PCRs differ from the booted ones: PCR 4, 12/,
+    );
     const rep = JSON.parse(r.stdout) as Report;
     expect(accel === 'tcg' ? ['tpm-quiet'] : ['tpm-quiet', 'tpm-shutdown']).toContain(rep.boot.endReason);
     expect(rep.ok).toBe(false);
@@ -177,9 +230,12 @@ describe('nodeimg boot-check on the lab disks', () => {
     const r = await bootCheck([images.disks.direct as string], async (_child, tmp) => {
       await waitFor(() => processesUsing(tmp).some((p) => p.includes('qemu-system-x86_64')), 30_000);
       await new Promise((res) => setTimeout(res, 2000));
-      for (const p of processesUsing(tmp).filter((x) => x.includes('qemu-system-x86_64 '))) process.kill(Number(p.split(':')[0]), 'SIGKILL');
+      for (const p of processesUsing(tmp).filter((x) => x.includes('qemu-system-x86_64 ')))
+        process.kill(Number(p.split(':')[0]), 'SIGKILL');
     });
-    expect(r.stderr).toMatch(/error \[TOOL_FAILED\]: the boot ended before ExitBootServices: qemu-system-x86_64 was killed by SIGKILL/);
+    expect(r.stderr).toMatch(
+      /error \[TOOL_FAILED\]: the boot ended before ExitBootServices: qemu-system-x86_64 was killed by SIGKILL/,
+    );
     expect(r.code).toBe(5);
   }, 120_000);
 

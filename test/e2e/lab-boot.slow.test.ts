@@ -161,7 +161,10 @@ describe('measured-boot lab: real QEMU + OVMF + swtpm boots', () => {
     for (const v of LAB_VARIANTS) {
       const doc = await predictLab(images.disks[v] as string, variantSecureBoot(v));
       const b = boot(v);
-      expect({ variant: v, departures: departures(doc, b.eventLog, b.pcrs) }).toEqual({ variant: v, departures: [] });
+      expect({ variant: v, departures: departures(doc, b.eventLog, b.pcrs) }).toEqual({
+        variant: v,
+        departures: [],
+      });
     }
   }, 120_000);
 

@@ -43,13 +43,23 @@ describe('disks written by nodeimg writers: real QEMU + OVMF + swtpm boots', () 
   beforeAll(async () => {
     inputs = await fetchLabInputs();
     dir = await mkdtemp(join(tmpdir(), 'nodeimg-writers-boot-'));
-    initrd = await buildInitrd({ busybox: inputs.busybox, outFile: join(dir, 'initrd.cpio.gz'), sourceDateEpoch: EPOCH });
+    initrd = await buildInitrd({
+      busybox: inputs.busybox,
+      outFile: join(dir, 'initrd.cpio.gz'),
+      sourceDateEpoch: EPOCH,
+    });
     await withSnakeoilKey(async (key) => {
       for (const v of VARIANTS) {
         disks.set(
           v,
           await buildBootDisk({
-            uki: { stub: inputs.stub, kernel: inputs.kernel, initrd, cmdline: LAB_CMDLINE, osRelease: LAB_OS_RELEASE },
+            uki: {
+              stub: inputs.stub,
+              kernel: inputs.kernel,
+              initrd,
+              cmdline: LAB_CMDLINE,
+              osRelease: LAB_OS_RELEASE,
+            },
             layout: variantLayout(lab(v)),
             systemdBoot: inputs.systemdBoot,
             ...(variantSecureBoot(lab(v)) ? { secureBootKey: key } : {}),
@@ -68,15 +78,25 @@ describe('disks written by nodeimg writers: real QEMU + OVMF + swtpm boots', () 
   });
 
   for (const v of VARIANTS) {
-    it(`${v}: boots, and nodeimg measure predicts PCRs 4, 5, 7, 8, 9, 11, 12, 13 and their events exactly`, async ({ signal }) => {
+    it(`${v}: boots, and nodeimg measure predicts PCRs 4, 5, 7, 8, 9, 11, 12, 13 and their events exactly`, async ({
+      signal,
+    }) => {
       const disk = disks.get(v);
       if (!disk) throw new Error(`no ${v} disk`);
-      const b = await bootAndCapture({ disk: disk.disk.path, secureBoot: variantSecureBoot(lab(v)), timeoutMs: 360_000, signal });
+      const b = await bootAndCapture({
+        disk: disk.disk.path,
+        secureBoot: variantSecureBoot(lab(v)),
+        timeoutMs: 360_000,
+        signal,
+      });
       boots.set(v, b);
       console.log(`${v}: ${b.accel} boot in ${(b.durationMs / 1000).toFixed(1)} s`);
       expect(b.guest.cmdline).toBe(LAB_CMDLINE);
       const doc = await predictLab(disk.disk.path, variantSecureBoot(lab(v)));
-      expect({ variant: v, departures: departures(doc, b.eventLog, b.pcrs) }).toEqual({ variant: v, departures: [] });
+      expect({ variant: v, departures: departures(doc, b.eventLog, b.pcrs) }).toEqual({
+        variant: v,
+        departures: [],
+      });
     }, 400_000);
   }
 
@@ -90,7 +110,7 @@ describe('disks written by nodeimg writers: real QEMU + OVMF + swtpm boots', () 
     }
   });
 
-  it('PCR 11 is the lab objcopy UKI\'s: the stub measures the same section contents whatever the PE layout', async () => {
+  it("PCR 11 is the lab objcopy UKI's: the stub measures the same section contents whatever the PE layout", async () => {
     const fixture = await readFixture('direct');
     const b = boots.get('direct');
     if (!b) throw new Error('the direct boot failed earlier');

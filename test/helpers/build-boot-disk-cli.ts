@@ -7,12 +7,26 @@ import { LAB_CMDLINE, buildInitrd, fetchLabInputs } from '../../image/build/lab/
 import { LAB_OS_RELEASE } from '../../image/build/lab/config.js';
 import { withSnakeoilKey } from '../../image/build/lab/sign.js';
 
-const { outDir, epoch, seed } = JSON.parse(process.argv[2] ?? '{}') as { outDir: string; epoch: number; seed: string };
+const { outDir, epoch, seed } = JSON.parse(process.argv[2] ?? '{}') as {
+  outDir: string;
+  epoch: number;
+  seed: string;
+};
 const inputs = await fetchLabInputs();
-const initrd = await buildInitrd({ busybox: inputs.busybox, outFile: join(outDir, 'initrd.cpio.gz'), sourceDateEpoch: epoch });
+const initrd = await buildInitrd({
+  busybox: inputs.busybox,
+  outFile: join(outDir, 'initrd.cpio.gz'),
+  sourceDateEpoch: epoch,
+});
 await withSnakeoilKey((key) =>
   buildBootDisk({
-    uki: { stub: inputs.stub, kernel: inputs.kernel, initrd, cmdline: LAB_CMDLINE, osRelease: LAB_OS_RELEASE },
+    uki: {
+      stub: inputs.stub,
+      kernel: inputs.kernel,
+      initrd,
+      cmdline: LAB_CMDLINE,
+      osRelease: LAB_OS_RELEASE,
+    },
     layout: 'sdboot',
     systemdBoot: inputs.systemdBoot,
     secureBootKey: key,

@@ -2,7 +2,14 @@
 
 export function der(tag: number, ...contents: Uint8Array[]): Uint8Array {
   const len = contents.reduce((n, c) => n + c.length, 0);
-  const lenBytes = len < 0x80 ? [len] : len < 0x100 ? [0x81, len] : len < 0x10000 ? [0x82, len >> 8, len & 0xff] : [0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
+  const lenBytes =
+    len < 0x80
+      ? [len]
+      : len < 0x100
+        ? [0x81, len]
+        : len < 0x10000
+          ? [0x82, len >> 8, len & 0xff]
+          : [0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
   const out = new Uint8Array(1 + lenBytes.length + len);
   out[0] = tag;
   out.set(lenBytes, 1);
@@ -30,7 +37,11 @@ export function oid(dotted: string): Uint8Array {
 const NULL = new Uint8Array([0x05, 0x00]);
 
 /** An Authenticode-shaped PKCS#7 SignedData (no signerInfo content) with the given digest and certificates. */
-export function authenticodeSignedData(digest: Uint8Array, certs: readonly Uint8Array[], digestOid = '2.16.840.1.101.3.4.2.1'): Uint8Array {
+export function authenticodeSignedData(
+  digest: Uint8Array,
+  certs: readonly Uint8Array[],
+  digestOid = '2.16.840.1.101.3.4.2.1',
+): Uint8Array {
   const alg = der(0x30, oid(digestOid), NULL);
   const spc = der(
     0x30,

@@ -2,7 +2,12 @@
 // ResetVectorVtf0.asm / OvmfSevMetadata.asm (launch-measurements.md §1.3), for the footer codec tests
 // and the fuzzer.
 import { guidFromString } from '../../image/formats/gpt/guid.js';
-import { OVMF_SEV_METADATA_GUID, OVMF_TABLE_FOOTER_GUID, SEV_ES_RESET_BLOCK_GUID, SEV_HASH_TABLE_RV_GUID } from '../../image/formats/ovmf-footer/index.js';
+import {
+  OVMF_SEV_METADATA_GUID,
+  OVMF_TABLE_FOOTER_GUID,
+  SEV_ES_RESET_BLOCK_GUID,
+  SEV_HASH_TABLE_RV_GUID,
+} from '../../image/formats/ovmf-footer/index.js';
 
 export interface EntrySpec {
   readonly guid: string;
@@ -24,7 +29,12 @@ export interface ImageSpec {
   /** Override table_len (default: entries + 18). */
   readonly tableLen?: number;
   /** SEV metadata: where (offset from the end) and which sections; a metadata entry is added. */
-  readonly metadata?: { readonly fromEnd: number; readonly sections: readonly (readonly [gpa: number, size: number, type: number])[]; readonly version?: number; readonly length?: number };
+  readonly metadata?: {
+    readonly fromEnd: number;
+    readonly sections: readonly (readonly [gpa: number, size: number, type: number])[];
+    readonly version?: number;
+    readonly length?: number;
+  };
 }
 
 /** A flash image of `size` bytes (default 4096) ending with the footer table. */
@@ -45,10 +55,17 @@ export function footerImage(spec: ImageSpec): Uint8Array {
     img.set(e.data, at);
   }
   // A header that would not fit (offsets that point outside, for malformed cases) is not written.
-  if (spec.metadata && spec.metadata.fromEnd >= 16 + 12 * spec.metadata.sections.length && spec.metadata.fromEnd <= size) {
+  if (
+    spec.metadata &&
+    spec.metadata.fromEnd >= 16 + 12 * spec.metadata.sections.length &&
+    spec.metadata.fromEnd <= size
+  ) {
     const m = spec.metadata;
     const start = size - m.fromEnd;
-    const hdr = new Uint8Array([...new TextEncoder().encode('ASEV'), ...u32le(m.length ?? 16 + 12 * m.sections.length, m.version ?? 1, m.sections.length)]);
+    const hdr = new Uint8Array([
+      ...new TextEncoder().encode('ASEV'),
+      ...u32le(m.length ?? 16 + 12 * m.sections.length, m.version ?? 1, m.sections.length),
+    ]);
     img.set(hdr, start);
     m.sections.forEach((s, i) => img.set(u32le(...s), start + 16 + 12 * i));
   }
@@ -56,7 +73,14 @@ export function footerImage(spec: ImageSpec): Uint8Array {
 }
 
 /** The AmdSev-like layout: reset block, hash table block, metadata with the usual sections. */
-export function amdSevLikeImage(sections: readonly (readonly [number, number, number])[] = [[0x800000, 0x9000, 1], [0x80d000, 0x1000, 2], [0x80e000, 0x1000, 3], [0x810000, 0x1000, 0x10]]): Uint8Array {
+export function amdSevLikeImage(
+  sections: readonly (readonly [number, number, number])[] = [
+    [0x800000, 0x9000, 1],
+    [0x80d000, 0x1000, 2],
+    [0x80e000, 0x1000, 3],
+    [0x810000, 0x1000, 0x10],
+  ],
+): Uint8Array {
   return footerImage({
     entries: [
       { guid: SEV_HASH_TABLE_RV_GUID, data: u32le(0x810c00, 0x400) },

@@ -33,7 +33,8 @@ const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 function record(r: RecordSpec, auth: boolean): Uint8Array {
   const name = new Uint8Array((r.name.length + 1) * 2);
-  for (let i = 0; i < r.name.length; i++) new DataView(name.buffer).setUint16(2 * i, r.name.charCodeAt(i), true);
+  for (let i = 0; i < r.name.length; i++)
+    new DataView(name.buffer).setUint16(2 * i, r.name.charCodeAt(i), true);
   const hs = auth ? 60 : 32;
   const out = new Uint8Array(align4(hs + name.length + r.data.length)).fill(0xff);
   const v = new DataView(out.buffer);
@@ -90,7 +91,10 @@ export function fixFvChecksum(fv: Uint8Array, offset = 0): void {
 }
 
 /** One EFI_SIGNATURE_LIST of `type` whose entries all have the size of the first. */
-export function signatureList(type: string, entries: readonly { owner?: string; data: Uint8Array }[]): Uint8Array {
+export function signatureList(
+  type: string,
+  entries: readonly { owner?: string; data: Uint8Array }[],
+): Uint8Array {
   const size = 16 + (entries[0]?.data.length ?? 0);
   const out = new Uint8Array(28 + size * entries.length);
   const v = new DataView(out.buffer);

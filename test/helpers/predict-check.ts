@@ -20,7 +20,11 @@ export async function predictLab(disk: string, secureBoot: boolean): Promise<Mea
 }
 
 /** Every way the prediction departs from the boot; [] when it is exact. */
-export function departures(doc: MeasurementsDocument, eventLog: Uint8Array, pcrs: Readonly<Record<string, readonly string[]>>): string[] {
+export function departures(
+  doc: MeasurementsDocument,
+  eventLog: Uint8Array,
+  pcrs: Readonly<Record<string, readonly string[]>>,
+): string[] {
   const out: string[] = [];
   for (const pcr of PREDICTED_PCRS) {
     const p = doc.pcrs[String(pcr)];
@@ -29,10 +33,13 @@ export function departures(doc: MeasurementsDocument, eventLog: Uint8Array, pcrs
       continue;
     }
     for (const bank of BANKS) {
-      if (p.expected[bank] !== pcrs[bank]?.[pcr]) out.push(`PCR ${pcr} ${bank}: predicted ${p.expected[bank]}, booted ${pcrs[bank]?.[pcr]}`);
+      if (p.expected[bank] !== pcrs[bank]?.[pcr])
+        out.push(`PCR ${pcr} ${bank}: predicted ${p.expected[bank]}, booted ${pcrs[bank]?.[pcr]}`);
     }
   }
-  const diff = diffEvents(expectedFromDocument(doc, PREDICTED_PCRS), decodeEventLog(eventLog).events, { pcrs: PREDICTED_PCRS });
+  const diff = diffEvents(expectedFromDocument(doc, PREDICTED_PCRS), decodeEventLog(eventLog).events, {
+    pcrs: PREDICTED_PCRS,
+  });
   if (!diff.ok) out.push(formatDiff(diff));
   return out;
 }

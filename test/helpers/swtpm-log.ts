@@ -110,13 +110,19 @@ export const tpmCmd = {
     kind: 'tpm-cmd',
     bytes: frame(0x8002, 0x185, withAuth([pcr, seq], new W().u16(buffer.length).bytes(buffer).done(), 2)),
   }),
-  reset: (pcr: number): Rec => ({ kind: 'tpm-cmd', bytes: frame(0x8002, 0x13d, withAuth([pcr], new Uint8Array(0))) }),
+  reset: (pcr: number): Rec => ({
+    kind: 'tpm-cmd',
+    bytes: frame(0x8002, 0x13d, withAuth([pcr], new Uint8Array(0))),
+  }),
   allocate: (banks: readonly HashAlg[]): Rec => {
     const w = new W().u32(banks.length);
     for (const b of banks) w.u16(HASH_ALGS[b].tpmAlgId).u8(3).u8(0xff).u8(0xff).u8(0xff);
     return { kind: 'tpm-cmd', bytes: frame(0x8002, 0x12b, withAuth([0x4000000c], w.done())) };
   },
-  read: (bank: HashAlg, pcrs: readonly number[]): Rec => ({ kind: 'tpm-cmd', bytes: encodePcrRead(bank, pcrs) }),
+  read: (bank: HashAlg, pcrs: readonly number[]): Rec => ({
+    kind: 'tpm-cmd',
+    bytes: encodePcrRead(bank, pcrs),
+  }),
   getRandom: (): Rec => ({ kind: 'tpm-cmd', bytes: frame(0x8001, 0x17b, new W().u16(8).done()) }),
   raw: (bytes: Uint8Array): Rec => ({ kind: 'tpm-cmd', bytes }),
 };
@@ -125,7 +131,10 @@ export const tpmRsp = {
   /** Success without parameters, no sessions. */
   ok: (): Rec => ({ kind: 'tpm-rsp', bytes: frame(0x8001, 0, new Uint8Array(0)) }),
   /** Success of a command with one password session and no parameters. */
-  okSession: (): Rec => ({ kind: 'tpm-rsp', bytes: frame(0x8002, 0, new W().u32(0).bytes(PW_RESPONSE).done()) }),
+  okSession: (): Rec => ({
+    kind: 'tpm-rsp',
+    bytes: frame(0x8002, 0, new W().u32(0).bytes(PW_RESPONSE).done()),
+  }),
   fail: (rc = 0x100): Rec => ({ kind: 'tpm-rsp', bytes: frame(0x8001, rc, new Uint8Array(0)) }),
   /** Success with TPML_DIGEST_VALUES parameters (TPM2_PCR_Event, TPM2_EventSequenceComplete). */
   digests: (digests: readonly (readonly [HashAlg | number, Uint8Array])[], sessions = 1): Rec => {
@@ -156,5 +165,12 @@ export const ctrl = {
 
 /** CMD_INIT, CMD_SET_LOCALITY(locality), TPM2_Startup(CLEAR): what QEMU + OVMF send first. */
 export function powerOn(locality = 0): Rec[] {
-  return [ctrl.cmd(2, [0, 0, 0, 0]), ctrl.ok(), ctrl.cmd(5, [locality, 0, 0, 0]), ctrl.ok(), tpmCmd.startup(0), tpmRsp.ok()];
+  return [
+    ctrl.cmd(2, [0, 0, 0, 0]),
+    ctrl.ok(),
+    ctrl.cmd(5, [locality, 0, 0, 0]),
+    ctrl.ok(),
+    tpmCmd.startup(0),
+    tpmRsp.ok(),
+  ];
 }

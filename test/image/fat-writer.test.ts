@@ -9,7 +9,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeimgError } from '../../image/formats/errors.js';
 import { openFat, type FatFs } from '../../image/formats/fat/index.js';
-import { fatTime, planFat, writeFat, type FatFileInput, type FatImageInput } from '../../image/formats/fat/writer.js';
+import {
+  fatTime,
+  planFat,
+  writeFat,
+  type FatFileInput,
+  type FatImageInput,
+} from '../../image/formats/fat/writer.js';
 import { encodeDirectoryNames, plainShortName } from '../../image/formats/fat/name-writer.js';
 import { fromBytes } from '../../image/formats/source.js';
 import { requireTools, tool } from '../helpers/disk-tools.js';
@@ -39,15 +45,21 @@ const ESP_FILES: FatFileInput[] = [
 ];
 
 async function fsckClean(image: string): Promise<string> {
-  const r = await execa('fsck.fat', ['-n', '-v', image], { reject: false, env: { PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } });
+  const r = await execa('fsck.fat', ['-n', '-v', image], {
+    reject: false,
+    env: { PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` },
+  });
   expect({ exit: r.exitCode, stderr: r.stderr }).toEqual({ exit: 0, stderr: '' });
-  expect(r.stdout).not.toMatch(/differ|Free cluster summary wrong|Leaving filesystem unchanged|Fix\?|corrupt|invalid/i);
+  expect(r.stdout).not.toMatch(
+    /differ|Free cluster summary wrong|Leaving filesystem unchanged|Fix\?|corrupt|invalid/i,
+  );
   return r.stdout;
 }
 
 async function readAll(fs: FatFs): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const e of fs.walk()) out.set(e.path, e.isDirectory ? 'dir' : Buffer.from(await fs.readFile(e)).toString('hex'));
+  for await (const e of fs.walk())
+    out.set(e.path, e.isDirectory ? 'dir' : Buffer.from(await fs.readFile(e)).toString('hex'));
   return out;
 }
 
@@ -68,7 +80,16 @@ describe.each([
   ['FAT16', 32 * MiB, undefined],
   ['FAT32', 64 * MiB, 'FAT32'],
 ] as const)('%s ESP image', (type, size, fatType) => {
-  const input: FatImageInput = { size, files: ESP_FILES, directories: ['EFI/empty'], volumeId: 0x1d2c3b4a, label: 'ESP', sourceDateEpoch: EPOCH, hiddenSectors: 2048, ...(fatType ? { fatType } : {}) };
+  const input: FatImageInput = {
+    size,
+    files: ESP_FILES,
+    directories: ['EFI/empty'],
+    volumeId: 0x1d2c3b4a,
+    label: 'ESP',
+    sourceDateEpoch: EPOCH,
+    hiddenSectors: 2048,
+    ...(fatType ? { fatType } : {}),
+  };
   let image: string;
   let bytes: Uint8Array;
 
@@ -102,7 +123,11 @@ describe.each([
     expect((await fs.stat('/EFI/BOOT/BOOTX64.EFI'))?.shortName).toBe('BOOTX64.EFI');
     expect((await fs.stat('/EFI/Linux/lab.efi'))?.shortName).toBe('LAB.EFI'); // NT lower-case bits, no LFN
     // files are contiguous, in sorted path order, after the directories
-    const extents = await Promise.all(ESP_FILES.filter((f) => f.data.length > 0).map(async (f) => (await fs.extents((await fs.stat(f.path)) as never)).length));
+    const extents = await Promise.all(
+      ESP_FILES.filter((f) => f.data.length > 0).map(
+        async (f) => (await fs.extents((await fs.stat(f.path)) as never)).length,
+      ),
+    );
     expect(extents.every((n) => n === 1)).toBe(true);
   });
 
@@ -114,16 +139,32 @@ describe.each([
     expect(listing).toMatch(/A long name, with spaces & more\.conf/);
     const out = await mkdtemp(join(dir, `x-${type}-`));
     await execa('mcopy', ['-s', '-n', '-m', '-i', image, '::EFI', '::loader', '::README', out], { env });
-    for (const f of ESP_FILES) expect(Buffer.from(await readFile(join(out, f.path))).equals(Buffer.from(f.data))).toBe(true);
-    expect((await execa('mtype', ['-i', image, '::loader/loader.conf'], { env })).stdout).toBe('timeout 0\neditor no');
+    for (const f of ESP_FILES)
+      expect(Buffer.from(await readFile(join(out, f.path))).equals(Buffer.from(f.data))).toBe(true);
+    expect((await execa('mtype', ['-i', image, '::loader/loader.conf'], { env })).stdout).toBe(
+      'timeout 0\neditor no',
+    );
   });
 });
 
 describe('geometry like mkfs.fat 4.2', () => {
   it('sectors per cluster, reserved sectors, FAT size and type match mkfs.fat for the same size', async () => {
     const cases: [number, string[]][] = [
-      [1, []], [4, []], [8, []], [16, []], [100, []], [200, []], [260, []], [511, []], [512, []], [1024, []],
-      [40, ['-F', '32']], [260, ['-F', '32']], [300, ['-F', '32']], [600, ['-F', '16']], [16, ['-F', '12']],
+      [1, []],
+      [4, []],
+      [8, []],
+      [16, []],
+      [100, []],
+      [200, []],
+      [260, []],
+      [511, []],
+      [512, []],
+      [1024, []],
+      [40, ['-F', '32']],
+      [260, ['-F', '32']],
+      [300, ['-F', '32']],
+      [600, ['-F', '16']],
+      [16, ['-F', '12']],
     ];
     for (const [mb, args] of cases) {
       const f = join(dir, 'mkfs.img');
@@ -135,9 +176,28 @@ describe('geometry like mkfs.fat 4.2', () => {
       const b = new Uint8Array(512);
       await fh.read(b, 0, 512, 0).finally(() => fh.close());
       const v = new DataView(b.buffer);
-      const theirs = { spc: b[13], rsv: v.getUint16(14, true), fats: b[16], root: v.getUint16(17, true), fatSz: v.getUint16(22, true) || v.getUint32(36, true) };
-      const p = planFat({ size: mb * MiB, files: [], volumeId: 0, ...(args.length ? { fatType: `FAT${args[1]}` as 'FAT12' } : {}) });
-      expect({ mb, args, spc: p.sectorsPerCluster, rsv: p.reservedSectors, fats: 2, root: p.rootEntries, fatSz: p.fatSectors }).toEqual({ mb, args, ...theirs });
+      const theirs = {
+        spc: b[13],
+        rsv: v.getUint16(14, true),
+        fats: b[16],
+        root: v.getUint16(17, true),
+        fatSz: v.getUint16(22, true) || v.getUint32(36, true),
+      };
+      const p = planFat({
+        size: mb * MiB,
+        files: [],
+        volumeId: 0,
+        ...(args.length ? { fatType: `FAT${args[1]}` as 'FAT12' } : {}),
+      });
+      expect({
+        mb,
+        args,
+        spc: p.sectorsPerCluster,
+        rsv: p.reservedSectors,
+        fats: 2,
+        root: p.rootEntries,
+        fatSz: p.fatSectors,
+      }).toEqual({ mb, args, ...theirs });
     }
   });
 });
@@ -155,7 +215,11 @@ describe('names', () => {
   });
 
   it('FAT timestamps are UTC, clamped to 1980..2107', () => {
-    expect(fatTime(EPOCH)).toEqual({ date: (43 << 9) | (11 << 5) | 14, time: (22 << 11) | (13 << 5) | 10, tenth: 100 });
+    expect(fatTime(EPOCH)).toEqual({
+      date: (43 << 9) | (11 << 5) | 14,
+      time: (22 << 11) | (13 << 5) | 10,
+      tenth: 100,
+    });
     expect(fatTime(0)).toEqual({ date: (0 << 9) | (1 << 5) | 1, time: 0, tenth: 0 });
   });
 });
@@ -172,14 +236,47 @@ describe('errors before anything is written', () => {
     throw new Error('no error');
   };
   it('the tree does not fit, bad names, clashes and bad volume fields', () => {
-    expect(msg({ ...base, files: [{ path: 'big', data: new Uint8Array(5 * MiB) }] })).toMatch(/do not fit: they need \d+ clusters/);
-    expect(msg({ ...base, files: Array.from({ length: 600 }, (_, i) => ({ path: `F${i}`, data: new Uint8Array(0) })) })).toMatch(/root directory holds 512 entries/);
-    expect(msg({ ...base, files: [{ path: 'a/b', data: new Uint8Array(1) }, { path: 'A/c', data: new Uint8Array(1) }] })).toMatch(/differ only in case/);
-    expect(msg({ ...base, files: [{ path: 'a', data: new Uint8Array(1) }, { path: 'A', data: new Uint8Array(1) }] })).toMatch(/same FAT entry/);
-    expect(msg({ ...base, files: [{ path: 'a', data: new Uint8Array(1) }, { path: 'a/b', data: new Uint8Array(1) }] })).toMatch(/is a file, not a directory/);
+    expect(msg({ ...base, files: [{ path: 'big', data: new Uint8Array(5 * MiB) }] })).toMatch(
+      /do not fit: they need \d+ clusters/,
+    );
+    expect(
+      msg({
+        ...base,
+        files: Array.from({ length: 600 }, (_, i) => ({ path: `F${i}`, data: new Uint8Array(0) })),
+      }),
+    ).toMatch(/root directory holds 512 entries/);
+    expect(
+      msg({
+        ...base,
+        files: [
+          { path: 'a/b', data: new Uint8Array(1) },
+          { path: 'A/c', data: new Uint8Array(1) },
+        ],
+      }),
+    ).toMatch(/differ only in case/);
+    expect(
+      msg({
+        ...base,
+        files: [
+          { path: 'a', data: new Uint8Array(1) },
+          { path: 'A', data: new Uint8Array(1) },
+        ],
+      }),
+    ).toMatch(/same FAT entry/);
+    expect(
+      msg({
+        ...base,
+        files: [
+          { path: 'a', data: new Uint8Array(1) },
+          { path: 'a/b', data: new Uint8Array(1) },
+        ],
+      }),
+    ).toMatch(/is a file, not a directory/);
     expect(msg({ ...base, files: [{ path: 'a?', data: new Uint8Array(1) }] })).toMatch(/contains "\?"/);
     expect(msg({ ...base, files: [{ path: '/a', data: new Uint8Array(1) }] })).toMatch(/empty component/);
-    expect(msg({ ...base, files: [{ path: 'a.', data: new Uint8Array(1) }] })).toMatch(/ends with a space or a period/);
+    expect(msg({ ...base, files: [{ path: 'a.', data: new Uint8Array(1) }] })).toMatch(
+      /ends with a space or a period/,
+    );
     expect(msg({ ...base, files: [], label: 'esp' })).toMatch(/volume label/);
     expect(msg({ ...base, files: [], size: 1000 })).toMatch(/multiple of 512/);
     expect(msg({ ...base, files: [], fatType: 'FAT32' })).toMatch(/cannot hold a FAT32/);
@@ -208,13 +305,24 @@ describe('random trees (fast-check)', () => {
     const img = join(dir, 'random.img');
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(['FAT12', 2 * MiB] as const, ['FAT16', 12 * MiB] as const, ['FAT32', 36 * MiB] as const),
+        fc.constantFrom(
+          ['FAT12', 2 * MiB] as const,
+          ['FAT16', 12 * MiB] as const,
+          ['FAT32', 36 * MiB] as const,
+        ),
         treeArb(2048, 256 * 1024),
         fc.integer({ min: 0, max: 2 ** 32 - 1 }),
         async ([type, size], tree, volumeId) => {
           const cs = type === 'FAT32' ? 512 : 2048;
           const { files, dirs } = flatten(fitTree(tree, cs, Math.floor(size * 0.6)));
-          const input: FatImageInput = { size, files, directories: dirs, volumeId, fatType: type, sourceDateEpoch: EPOCH };
+          const input: FatImageInput = {
+            size,
+            files,
+            directories: dirs,
+            volumeId,
+            fatType: type,
+            sourceDateEpoch: EPOCH,
+          };
           const bytes = writeFat(input);
           const fs = await openFat(fromBytes(bytes));
           const want = expected(files);

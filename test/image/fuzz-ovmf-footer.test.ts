@@ -9,7 +9,12 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { guidFromString } from '../../image/formats/gpt/guid.js';
 import { OVMF_TABLE_FOOTER_GUID, parseOvmfFooter } from '../../image/formats/ovmf-footer/index.js';
-import { amdLaunchDigests, loadAmdSevFirmware, type AmdSevMode, type VmmType } from '../../measurements/cvm/snp/index.js';
+import {
+  amdLaunchDigests,
+  loadAmdSevFirmware,
+  type AmdSevMode,
+  type VmmType,
+} from '../../measurements/cvm/snp/index.js';
 import { FuzzTally, Mutator, interesting } from '../helpers/fuzz.js';
 import { amdSevLikeImage } from '../helpers/ovmf-footer-bytes.js';
 import { Prng } from '../helpers/prng.js';
@@ -17,7 +22,11 @@ import { Prng } from '../helpers/prng.js';
 const CASES = 10_500;
 const SEED = 0x73657673; // "sevs"
 const FIXTURES = '../../../shared/cvm-measurement-data/sev-snp-measure-fixtures/';
-const KERNEL = { kernel: new Uint8Array(32).fill(1), initrd: new Uint8Array(32).fill(2), cmdline: new Uint8Array(32).fill(3) };
+const KERNEL = {
+  kernel: new Uint8Array(32).fill(1),
+  initrd: new Uint8Array(32).fill(2),
+  cmdline: new Uint8Array(32).fill(3),
+};
 const MODES: readonly AmdSevMode[] = ['snp', 'seves', 'sev'];
 const VMMS: readonly VmmType[] = ['QEMU', 'ec2', 'gce'];
 
@@ -26,7 +35,10 @@ function fieldsOf(img: Uint8Array): { u16: number[]; u32: number[]; sections: nu
   const footer = parseOvmfFooter(img);
   const u16 = [img.length - 50, ...footer.table.entries.map((e) => e.offset + e.data.length)];
   const md = footer.sevMetadata;
-  const u32 = [...footer.table.entries.map((e) => e.offset), ...(md ? [md.offset + 4, md.offset + 8, md.offset + 12] : [])];
+  const u32 = [
+    ...footer.table.entries.map((e) => e.offset),
+    ...(md ? [md.offset + 4, md.offset + 8, md.offset + 12] : []),
+  ];
   return { u16, u32, sections: md ? md.sections.map((s) => s.offset) : [] };
 }
 
@@ -35,7 +47,15 @@ function exercise(img: Uint8Array, i: number): void {
   if (!footer.table.present) return;
   const fw = loadAmdSevFirmware(img, 'fuzz.fd');
   const mode = MODES[i % MODES.length] as AmdSevMode;
-  amdLaunchDigests({ mode, firmware: fw, vcpus: [1, 2], vmmType: VMMS[(i >> 2) % VMMS.length] as VmmType, vcpuSig: 0xa00f11, guestFeatures: 1, kernel: i % 2 === 0 ? KERNEL : undefined });
+  amdLaunchDigests({
+    mode,
+    firmware: fw,
+    vcpus: [1, 2],
+    vmmType: VMMS[(i >> 2) % VMMS.length] as VmmType,
+    vcpuSig: 0xa00f11,
+    guestFeatures: 1,
+    kernel: i % 2 === 0 ? KERNEL : undefined,
+  });
 }
 
 it('survives hostile OVMF footer tables and SEV metadata', async () => {
@@ -60,13 +80,24 @@ it('survives hostile OVMF footer tables and SEV metadata', async () => {
     let input = base;
     switch (kind) {
       case 0: // truncated at the front (the table or metadata now points before byte 0) or at the end
-        input = rng.chance(0.5) ? base.subarray(rng.int(base.length)) : base.subarray(0, rng.int(base.length));
+        input = rng.chance(0.5)
+          ? base.subarray(rng.int(base.length))
+          : base.subarray(0, rng.int(base.length));
         break;
       case 1: // table_len and entry lengths: outside the image, into neighbouring entries, too small
-        for (let n = 1 + rng.int(2); n > 0; n--) m.uint(rng.pick(f.u16), 2, interesting(rng, [17, 18, 19, 22, 26, 0x2e, 0xb6, 0xb7, 4000, 4046, 4047]));
+        for (let n = 1 + rng.int(2); n > 0; n--)
+          m.uint(
+            rng.pick(f.u16),
+            2,
+            interesting(rng, [17, 18, 19, 22, 26, 0x2e, 0xb6, 0xb7, 4000, 4046, 4047]),
+          );
         break;
       case 2: // entry data: metadata offset, reset EIP, hash table GPA/size
-        m.uint(rng.pick(f.u32), 4, interesting(rng, [0, 16, 28, 0x3c8, 0x3d0, 4096, 4097, 0x810c00, 0x810ff0]));
+        m.uint(
+          rng.pick(f.u32),
+          4,
+          interesting(rng, [0, 16, 28, 0x3c8, 0x3d0, 4096, 4097, 0x810c00, 0x810ff0]),
+        );
         break;
       case 3: // overlapping sections: copy one section's GPA/size over another's
       case 4: {
@@ -77,7 +108,12 @@ it('survives hostile OVMF footer tables and SEV metadata', async () => {
         break;
       }
       case 5: // section fields: unaligned, huge, past 4 GiB, unknown types
-        for (let n = 1 + rng.int(3); n > 0; n--) m.uint(rng.pick(f.sections) + rng.pick([0, 4, 8]), 4, interesting(rng, [0x1000, 0x2000, 0xfffff000, 0x10, 4, 5, 0x11, 0x4000000, 0x4001000]));
+        for (let n = 1 + rng.int(3); n > 0; n--)
+          m.uint(
+            rng.pick(f.sections) + rng.pick([0, 4, 8]),
+            4,
+            interesting(rng, [0x1000, 0x2000, 0xfffff000, 0x10, 4, 5, 0x11, 0x4000000, 0x4001000]),
+          );
         break;
       case 6: // bit flips in the last 512 bytes (table, footer, reset vector)
         for (let n = 1 + rng.int(6); n > 0; n--) m.flip(base.length - 1 - rng.int(512), rng.int(8));

@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { ByteReader } from '../../image/formats/reader.js';
-import { parseSignatureLists, readVarStore, secureBootVariables, walkVariableRecords } from '../../image/formats/ovmf-vars/index.js';
+import {
+  parseSignatureLists,
+  readVarStore,
+  secureBootVariables,
+  walkVariableRecords,
+} from '../../image/formats/ovmf-vars/index.js';
 import { fromBytes } from '../../image/formats/source.js';
 import { predictPcr7 } from '../../measurements/firmware/index.js';
 import { FuzzTally, Mutator, interesting } from '../helpers/fuzz.js';
@@ -31,7 +36,9 @@ function smallStore(): { bytes: Uint8Array; records: number[] } {
   o.setUint32(FV_HEADER + 16, storeSize, true);
   o.setBigUint64(32, BigInt(out.length), true);
   fixFvChecksum(out);
-  const records = walkVariableRecords(new ByteReader(out.subarray(FV_HEADER)), 'authenticated').map((r) => r.offset + FV_HEADER);
+  const records = walkVariableRecords(new ByteReader(out.subarray(FV_HEADER)), 'authenticated').map(
+    (r) => r.offset + FV_HEADER,
+  );
   return { bytes: out, records };
 }
 
@@ -52,28 +59,54 @@ it('survives mutated and random OVMF variable stores and signature lists', async
   expect((await readVarStore(fromBytes(base.bytes))).variables.length).toBe(31);
   const m = new Mutator(base.bytes);
   // Header fields worth hitting: FV header, store header, and each record's State/Attributes/NameSize/DataSize.
-  const fields = [32, 40, 48, 52, 55, 56, 60, FV_HEADER + 16, FV_HEADER + 20, FV_HEADER + 21, ...base.records.flatMap((r) => [r, r + 2, r + 4, r + 36, r + 40])];
+  const fields = [
+    32,
+    40,
+    48,
+    52,
+    55,
+    56,
+    60,
+    FV_HEADER + 16,
+    FV_HEADER + 20,
+    FV_HEADER + 21,
+    ...base.records.flatMap((r) => [r, r + 2, r + 4, r + 36, r + 40]),
+  ];
 
   for (let i = 0; i < STORE_CASES; i++) {
     const kind = rng.int(5);
     let input = base.bytes;
     if (kind === 0) for (let n = 1 + rng.int(8); n > 0; n--) m.flip(rng.int(base.bytes.length), rng.int(8));
     else if (kind === 1 || kind === 2) {
-      for (let n = 1 + rng.int(3); n > 0; n--) m.uint(rng.pick(fields), rng.pick([1, 2, 4] as const), interesting(rng, [0x55aa, 0x3f, 0x3e, 0x3c, 0x7f, 0x5a, 0xfe]));
+      for (let n = 1 + rng.int(3); n > 0; n--)
+        m.uint(
+          rng.pick(fields),
+          rng.pick([1, 2, 4] as const),
+          interesting(rng, [0x55aa, 0x3f, 0x3e, 0x3c, 0x7f, 0x5a, 0xfe]),
+        );
       if (kind === 2) fixFvChecksum(base.bytes); // reach the store behind a valid FV header
     } else if (kind === 3) input = base.bytes.subarray(0, rng.int(base.bytes.length));
-    else for (let n = 1 + rng.int(4); n > 0; n--) m.write(FV_HEADER + 28 + rng.int(base.bytes.length - FV_HEADER - 28), rng.bytes(1 + rng.int(16)));
+    else
+      for (let n = 1 + rng.int(4); n > 0; n--)
+        m.write(FV_HEADER + 28 + rng.int(base.bytes.length - FV_HEADER - 28), rng.bytes(1 + rng.int(16)));
     await tally.run(`store ${i} kind ${kind}`, () => exercise(input, i % 10 === 0));
     m.restore();
     fixFvChecksum(base.bytes);
   }
 
-  const ms = await readVarStore(fromBytes(new Uint8Array(readFileSync('/usr/share/OVMF/OVMF_VARS_4M.ms.fd'))));
-  const lists = concat(secureBootVariables(ms).db?.data ?? new Uint8Array(), signatureList(SHA256_TYPE, [{ data: new Uint8Array(32) }, { data: new Uint8Array(32).fill(1) }]));
+  const ms = await readVarStore(
+    fromBytes(new Uint8Array(readFileSync('/usr/share/OVMF/OVMF_VARS_4M.ms.fd'))),
+  );
+  const lists = concat(
+    secureBootVariables(ms).db?.data ?? new Uint8Array(),
+    signatureList(SHA256_TYPE, [{ data: new Uint8Array(32) }, { data: new Uint8Array(32).fill(1) }]),
+  );
   const starts = parseSignatureLists(lists).map((l) => l.offset);
   const lm = new Mutator(lists);
   for (let i = 0; i < LIST_CASES; i++) {
-    if (rng.chance(0.5)) for (let n = 1 + rng.int(3); n > 0; n--) lm.uint(rng.pick(starts) + rng.pick([16, 20, 24]), 4, interesting(rng));
+    if (rng.chance(0.5))
+      for (let n = 1 + rng.int(3); n > 0; n--)
+        lm.uint(rng.pick(starts) + rng.pick([16, 20, 24]), 4, interesting(rng));
     else for (let n = 1 + rng.int(8); n > 0; n--) lm.flip(rng.int(lists.length), rng.int(8));
     const cut = rng.chance(0.2) ? lists.subarray(0, rng.int(lists.length)) : lists;
     await tally.run(`list ${i}`, async () => void parseSignatureLists(cut));

@@ -23,7 +23,6 @@ const MUTATED = 10_000;
 const RANDOM = 2_000;
 const SEED = 0x5eed;
 
-
 function kernelLike(): Uint8Array {
   const b = prngBytes(0x600, 5);
   b.set(new TextEncoder().encode('HdrS'), 0x202);
@@ -51,7 +50,10 @@ function base(format: 'PE32' | 'PE32+'): Uint8Array {
 
 type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
-const INTERESTING = [0, 1, 2, 7, 8, 0x3c, 0x40, 0x60, 0x7f, 0x80, 0xff, 0x100, 0x200, 0x400, 0xfff, 0x1000, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffff8, 0xffffffff];
+const INTERESTING = [
+  0, 1, 2, 7, 8, 0x3c, 0x40, 0x60, 0x7f, 0x80, 0xff, 0x100, 0x200, 0x400, 0xfff, 0x1000, 0x7fff, 0x8000,
+  0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffff8, 0xffffffff,
+];
 
 /** One mutation strategy per call; returns the mutated copy and the strategy name. */
 function mutate(r: Rand, seedBytes: Uint8Array): [Uint8Array, string] {
@@ -64,14 +66,24 @@ function mutate(r: Rand, seedBytes: Uint8Array): [Uint8Array, string] {
   const nsec = v().getUint16(lfanew + 6, true);
   const sect = (i: number, field: number): number => table + 40 * i + field;
   const fields = [
-    0x3c, lfanew + 6, lfanew + 8, lfanew + 12, lfanew + 20, opt, opt + 56, opt + 60, opt + 64,
-    opt + (plus ? 108 : 92), opt + (plus ? 112 : 96) + 32, opt + (plus ? 112 : 96) + 36,
+    0x3c,
+    lfanew + 6,
+    lfanew + 8,
+    lfanew + 12,
+    lfanew + 20,
+    opt,
+    opt + 56,
+    opt + 60,
+    opt + 64,
+    opt + (plus ? 108 : 92),
+    opt + (plus ? 112 : 96) + 32,
+    opt + (plus ? 112 : 96) + 36,
     ...Array.from({ length: nsec }, (_, i) => [sect(i, 8), sect(i, 12), sect(i, 16), sect(i, 20)]).flat(),
   ];
   const set32 = (at: number, val: number): void => {
     if (at + 4 <= b.length) v().setUint32(at, val >>> 0, true);
   };
-  const pick = <T,>(xs: readonly T[]): T => xs[int(r, xs.length)] as T;
+  const pick = <T>(xs: readonly T[]): T => xs[int(r, xs.length)] as T;
   const strategy = int(r, 10);
   switch (strategy) {
     case 0: // bit flips anywhere
@@ -87,10 +99,17 @@ function mutate(r: Rand, seedBytes: Uint8Array): [Uint8Array, string] {
       }
       return [b, 'header-bitflip'];
     case 2: // an interesting value in a header field
-      set32(pick(fields), r() < 0.7 ? pick(INTERESTING) : pick([b.length, b.length - 1, b.length + 1, int(r, 2 ** 32)]));
+      set32(
+        pick(fields),
+        r() < 0.7 ? pick(INTERESTING) : pick([b.length, b.length - 1, b.length + 1, int(r, 2 ** 32)]),
+      );
       return [b, 'field'];
     case 3: // huge or odd NumberOfSections / SizeOfOptionalHeader (u16 fields)
-      v().setUint16(pick([lfanew + 6, lfanew + 20]), pick([0, 1, 95, 96, 97, 0xff, 0x1000, 0xffff, int(r, 0x10000)]), true);
+      v().setUint16(
+        pick([lfanew + 6, lfanew + 20]),
+        pick([0, 1, 95, 96, 97, 0xff, 0x1000, 0xffff, int(r, 0x10000)]),
+        true,
+      );
       return [b, 'counts'];
     case 4: // truncation
       return [b.slice(0, int(r, b.length)), 'truncate'];
@@ -117,7 +136,10 @@ function mutate(r: Rand, seedBytes: Uint8Array): [Uint8Array, string] {
       const certOff = v().getUint32(opt + (plus ? 112 : 96) + 32, true);
       for (let n = 1 + int(r, 3); n > 0 && certOff < b.length; n--) {
         const at = certOff + int(r, b.length - certOff);
-        b[at] = r() < 0.5 ? (b[at] as number) ^ (1 << int(r, 8)) : pick([0, 0x80, 0x81, 0x84, 0x85, 0xff, 0x30, 0xa0, 0x1f]);
+        b[at] =
+          r() < 0.5
+            ? (b[at] as number) ^ (1 << int(r, 8))
+            : pick([0, 0x80, 0x81, 0x84, 0x85, 0xff, 0x30, 0xa0, 0x1f]);
       }
       return [b, 'signature'];
     }
@@ -151,7 +173,8 @@ async function step<T>(counts: Counts, name: string, fn: () => Promise<T>): Prom
     bump(counts, `${name}:ok`);
     return v;
   } catch (err) {
-    if (!(err instanceof NodeimgError)) throw new Error(`${name} threw a non-NodeimgError: ${String(err)}`, { cause: err });
+    if (!(err instanceof NodeimgError))
+      throw new Error(`${name} threw a non-NodeimgError: ${String(err)}`, { cause: err });
     bump(counts, `${name}:${err.code}`);
     return undefined;
   }
@@ -193,7 +216,9 @@ describe('PE fuzzing', () => {
       await exercise(counts, bytes);
     }
     const ms = Math.round(performance.now() - t0);
-    console.log(`fuzz-pe: ${MUTATED} mutated inputs in ${ms} ms\n strategies ${JSON.stringify(strategies)}\n outcomes ${JSON.stringify(sortKeys(counts))}`);
+    console.log(
+      `fuzz-pe: ${MUTATED} mutated inputs in ${ms} ms\n strategies ${JSON.stringify(strategies)}\n outcomes ${JSON.stringify(sortKeys(counts))}`,
+    );
     expect(counts['parsePe:ok']).toBeGreaterThan(MUTATED / 3); // the mutations stay close enough to reach the later steps
     expect(counts['authenticode:ok']).toBeGreaterThan(1000);
     expect(Object.keys(counts).some((k) => k.startsWith('certificates:PARSE_'))).toBe(true);

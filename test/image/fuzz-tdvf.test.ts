@@ -15,7 +15,10 @@ const SYNTH_CASES = 8000;
 const REAL_CASES = 2000;
 const RANDOM_CASES = 500;
 const SEED = 0x74647666; // "tdvf"
-const SID = new URL('../../../shared/cvm-measurement-data/firmware/debian-sid-ovmf-inteltdx_2026.08+ds-2/OVMF.inteltdx.ms.fd', import.meta.url);
+const SID = new URL(
+  '../../../shared/cvm-measurement-data/firmware/debian-sid-ovmf-inteltdx_2026.08+ds-2/OVMF.inteltdx.ms.fd',
+  import.meta.url,
+);
 
 async function exercise(bytes: Uint8Array, mrtd: boolean): Promise<void> {
   const src = fromBytes(bytes, 'fuzz.fd');
@@ -39,7 +42,12 @@ it('survives hostile TDVF images', async () => {
     let input = synth.bytes;
     if (kind === 0) {
       // section fields: sizes, offsets, types, attributes
-      for (let n = 1 + rng.int(3); n > 0; n--) m.uint(rng.pick(synth.sectionEntries) + rng.pick(fieldOffsets), 4, interesting(rng, [0x1000, 0xc000, 0x10000, 0xffff0000, 0x3, 0x2, 0x8]));
+      for (let n = 1 + rng.int(3); n > 0; n--)
+        m.uint(
+          rng.pick(synth.sectionEntries) + rng.pick(fieldOffsets),
+          4,
+          interesting(rng, [0x1000, 0xc000, 0x10000, 0xffff0000, 0x3, 0x2, 0x8]),
+        );
     } else if (kind === 1) {
       // overlapping or unaligned GPAs: copy one section's GPA onto another, or shift by a little
       const from = rng.pick(gpas);
@@ -47,14 +55,22 @@ it('survives hostile TDVF images', async () => {
       const v = new DataView(synth.bytes.buffer).getBigUint64(from, true);
       m.uint(to, 8, v + BigInt(rng.pick([0, 0x1000, -0x1000, 1, 0x800])));
     } else if (kind === 2) {
-      for (let n = 1 + rng.int(2); n > 0; n--) m.uint(rng.pick(header), 4, interesting(rng, [0, 1, 2, 5, 6, 64, 65, 16 + 32 * 5]));
+      for (let n = 1 + rng.int(2); n > 0; n--)
+        m.uint(rng.pick(header), 4, interesting(rng, [0, 1, 2, 5, 6, 64, 65, 16 + 32 * 5]));
     } else if (kind === 3) {
       // footer: table length, entry length, descriptor offset (pointing outside, into the footer, ...)
       const at = rng.pick([synth.tableLength, synth.entryLength, synth.entryData]);
-      m.uint(at, at === synth.entryData ? 4 : 2, interesting(rng, [0x1000, 0x10000, 0x10001, 18, 17, 22, 40, 0xfff0]));
-    } else if (kind === 4) input = synth.bytes.subarray(rng.int(synth.bytes.length)); // cut from the front: offsets from the end stay valid
+      m.uint(
+        at,
+        at === synth.entryData ? 4 : 2,
+        interesting(rng, [0x1000, 0x10000, 0x10001, 18, 17, 22, 40, 0xfff0]),
+      );
+    } else if (kind === 4)
+      input = synth.bytes.subarray(rng.int(synth.bytes.length)); // cut from the front: offsets from the end stay valid
     else if (kind === 5) input = synth.bytes.subarray(0, rng.int(synth.bytes.length));
-    else for (let n = 1 + rng.int(8); n > 0; n--) m.flip(SYNTH_DESCRIPTOR - 16 + rng.int(synth.bytes.length - SYNTH_DESCRIPTOR + 16), rng.int(8));
+    else
+      for (let n = 1 + rng.int(8); n > 0; n--)
+        m.flip(SYNTH_DESCRIPTOR - 16 + rng.int(synth.bytes.length - SYNTH_DESCRIPTOR + 16), rng.int(8));
     await tally.run(`synth ${i} kind ${kind}`, () => exercise(input, true));
     m.restore();
   }
@@ -64,8 +80,11 @@ it('survives hostile TDVF images', async () => {
   const rm = new Mutator(real);
   const desc = real.length - 0xa00;
   for (let i = 0; i < REAL_CASES; i++) {
-    if (rng.chance(0.5)) for (let n = 1 + rng.int(4); n > 0; n--) rm.flip(desc - 16 + rng.int(16 + 16 + 32 * 6), rng.int(8));
-    else for (let n = 1 + rng.int(3); n > 0; n--) rm.uint(real.length - 50 - rng.int(160), rng.pick([1, 2, 4] as const), interesting(rng));
+    if (rng.chance(0.5))
+      for (let n = 1 + rng.int(4); n > 0; n--) rm.flip(desc - 16 + rng.int(16 + 16 + 32 * 6), rng.int(8));
+    else
+      for (let n = 1 + rng.int(3); n > 0; n--)
+        rm.uint(real.length - 50 - rng.int(160), rng.pick([1, 2, 4] as const), interesting(rng));
     await tally.run(`real ${i}`, () => exercise(real, false));
     rm.restore();
   }

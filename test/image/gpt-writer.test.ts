@@ -56,8 +56,12 @@ describe('GUIDs derived as systemd-repart derives them', () => {
     // recorded from `systemd-repart --empty=create --seed=0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0` (esp, root, root)
     expect(repartDiskGuid(SEED)).toBe('30b4ce77-972b-46b3-a625-91f980cf42f6');
     expect(repartPartitionGuid(SEED, GPT_TYPES.esp, 0)).toBe('ad4bbcd9-c37c-41ba-acfc-41940ccb21eb');
-    expect(repartPartitionGuid(SEED, GPT_TYPES['root-x86-64'], 0)).toBe('2cbb6e05-fbc4-4921-be24-07f60724fa1a');
-    expect(repartPartitionGuid(SEED, GPT_TYPES['root-x86-64'], 1)).toBe('eba57682-24ec-4853-b4ad-158b724a6e1d');
+    expect(repartPartitionGuid(SEED, GPT_TYPES['root-x86-64'], 0)).toBe(
+      '2cbb6e05-fbc4-4921-be24-07f60724fa1a',
+    );
+    expect(repartPartitionGuid(SEED, GPT_TYPES['root-x86-64'], 1)).toBe(
+      'eba57682-24ec-4853-b4ad-158b724a6e1d',
+    );
   });
 
   it.runIf(existsSync(REPART))('writes the same disk, byte for byte, as systemd-repart --seed', async () => {
@@ -71,10 +75,25 @@ describe('GUIDs derived as systemd-repart derives them', () => {
       ['root-x86-64', 'root-b', 10],
     ];
     for (const [i, [type, label, mib]] of layout.entries()) {
-      await writeFile(join(defs, `${10 + i}-${label}.conf`), `[Partition]\nType=${type}\nLabel=${label}\nSizeMinBytes=${mib}M\nSizeMaxBytes=${mib}M\n`);
+      await writeFile(
+        join(defs, `${10 + i}-${label}.conf`),
+        `[Partition]\nType=${type}\nLabel=${label}\nSizeMinBytes=${mib}M\nSizeMaxBytes=${mib}M\n`,
+      );
     }
     const disk = join(dir, 'repart.raw');
-    execFileSync(REPART, ['--empty=create', '--size=64M', `--seed=${SEED}`, '--dry-run=no', `--definitions=${defs}`, '--no-pager', disk], { stdio: 'ignore' });
+    execFileSync(
+      REPART,
+      [
+        '--empty=create',
+        '--size=64M',
+        `--seed=${SEED}`,
+        '--dry-run=no',
+        `--definitions=${defs}`,
+        '--no-pager',
+        disk,
+      ],
+      { stdio: 'ignore' },
+    );
     const theirs = new Uint8Array(await readFile(disk));
     // what repart put in the attributes (it marks root partitions grow-fs): taken over as input
     const attrs = (await sfdiskJson(disk)).partitions.map((p) => sfdiskAttrs(p.attrs));
@@ -82,7 +101,12 @@ describe('GUIDs derived as systemd-repart derives them', () => {
     const plan = planGpt({
       diskSize: 64 * MiB,
       seed: SEED,
-      partitions: layout.map(([type, label, mib], i) => ({ type, label, size: mib * MiB, attributes: attrs[i] ?? 0n })),
+      partitions: layout.map(([type, label, mib], i) => ({
+        type,
+        label,
+        size: mib * MiB,
+        attributes: attrs[i] ?? 0n,
+      })),
     });
     const ours = gptDiskImage(plan);
     expect(ours.length).toBe(theirs.length);
@@ -113,10 +137,25 @@ describe('gptDiskImage read back', () => {
     expect(gpt.header.diskGuid).toBe(repartDiskGuid(SEED));
     expect(gpt.header.firstUsableLba).toBe(2048);
     expect(gpt.header.lastUsableLba).toBe(96 * 2048 - 34);
-    expect(gpt.partitions.map((p) => [p.index, p.typeGuid, p.uniqueGuid, p.name, p.firstLba, p.lastLba, p.attributes])).toEqual(
+    expect(
+      gpt.partitions.map((p) => [
+        p.index,
+        p.typeGuid,
+        p.uniqueGuid,
+        p.name,
+        p.firstLba,
+        p.lastLba,
+        p.attributes,
+      ]),
+    ).toEqual(
       plan.partitions.map((p) => [p.index, p.typeGuid, p.uuid, p.label, p.firstLba, p.lastLba, p.attributes]),
     );
-    expect(plan.partitions.map((p) => p.label)).toEqual(['ESP', 'root-x86-64', 'root-x86-64-verity', 'root-x86-64-verity-sig']);
+    expect(plan.partitions.map((p) => p.label)).toEqual([
+      'ESP',
+      'root-x86-64',
+      'root-x86-64-verity',
+      'root-x86-64-verity-sig',
+    ]);
     expect(plan.partitions.at(-1)?.lastLba).toBe(96 * 2048 - 34);
     // the backup alone (primary destroyed) gives the same partitions
     const broken = new Uint8Array(disk);
@@ -136,7 +175,9 @@ describe('gptDiskImage read back', () => {
     expect(t.id.toLowerCase()).toBe(plan.diskGuid);
     expect(t.firstlba).toBe(plan.firstUsableLba);
     expect(t.lastlba).toBe(plan.lastUsableLba);
-    expect(t.partitions.map((p) => [p.start, p.size, p.type.toLowerCase(), p.uuid.toLowerCase(), p.name ?? ''])).toEqual(
+    expect(
+      t.partitions.map((p) => [p.start, p.size, p.type.toLowerCase(), p.uuid.toLowerCase(), p.name ?? '']),
+    ).toEqual(
       plan.partitions.map((p) => [p.firstLba, p.lastLba - p.firstLba + 1, p.typeGuid, p.uuid, p.label]),
     );
     expect(t.partitions[1]?.attrs).toBe('GUID:59,60');
@@ -164,18 +205,67 @@ describe('gptDiskImage read back', () => {
 describe('errors before anything is written', () => {
   it('too many partitions, partitions that do not fit, bad sizes and labels', () => {
     const base = { diskSize: 64 * MiB, seed: SEED };
-    expect(usageMessage(() => planGpt({ ...base, partitions: Array.from({ length: 129 }, () => ({ type: 'linux-generic', size: 512 })) }))).toMatch(/129 partitions do not fit in a GPT of 128 entries/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 63 * MiB }] }))).toMatch(/partition 1 \(esp\) does not fit/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 30 * MiB }, { type: 'esp', size: 33 * MiB }] }))).toMatch(/partition 2 .* does not fit/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 1000 }] }))).toMatch(/not a positive multiple of the 512-byte sector/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 'rest' }, { type: 'esp', size: 512 }] }))).toMatch(/'rest' but is not the last/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 512, label: 'x'.repeat(37) }] }))).toMatch(/longer than 36/);
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'nope', size: 512 }] }))).toMatch(/not a UUID/);
+    expect(
+      usageMessage(() =>
+        planGpt({
+          ...base,
+          partitions: Array.from({ length: 129 }, () => ({ type: 'linux-generic', size: 512 })),
+        }),
+      ),
+    ).toMatch(/129 partitions do not fit in a GPT of 128 entries/);
+    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 63 * MiB }] }))).toMatch(
+      /partition 1 \(esp\) does not fit/,
+    );
+    expect(
+      usageMessage(() =>
+        planGpt({
+          ...base,
+          partitions: [
+            { type: 'esp', size: 30 * MiB },
+            { type: 'esp', size: 33 * MiB },
+          ],
+        }),
+      ),
+    ).toMatch(/partition 2 .* does not fit/);
+    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 1000 }] }))).toMatch(
+      /not a positive multiple of the 512-byte sector/,
+    );
+    expect(
+      usageMessage(() =>
+        planGpt({
+          ...base,
+          partitions: [
+            { type: 'esp', size: 'rest' },
+            { type: 'esp', size: 512 },
+          ],
+        }),
+      ),
+    ).toMatch(/'rest' but is not the last/);
+    expect(
+      usageMessage(() =>
+        planGpt({ ...base, partitions: [{ type: 'esp', size: 512, label: 'x'.repeat(37) }] }),
+      ),
+    ).toMatch(/longer than 36/);
+    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'nope', size: 512 }] }))).toMatch(
+      /not a UUID/,
+    );
     expect(usageMessage(() => planGpt({ ...base, seed: 'x', partitions: [] }))).toMatch(/not a UUID/);
-    expect(usageMessage(() => planGpt({ ...base, diskSize: 1000, partitions: [] }))).toMatch(/not a positive multiple/);
+    expect(usageMessage(() => planGpt({ ...base, diskSize: 1000, partitions: [] }))).toMatch(
+      /not a positive multiple/,
+    );
     expect(usageMessage(() => planGpt({ ...base, diskSize: MiB, partitions: [] }))).toMatch(/too small/);
     const u = '11111111-2222-4333-8444-555555555555';
-    expect(usageMessage(() => planGpt({ ...base, partitions: [{ type: 'esp', size: 512, uuid: u }, { type: 'esp', size: 512, uuid: u }] }))).toMatch(/used twice/);
+    expect(
+      usageMessage(() =>
+        planGpt({
+          ...base,
+          partitions: [
+            { type: 'esp', size: 512, uuid: u },
+            { type: 'esp', size: 512, uuid: u },
+          ],
+        }),
+      ),
+    ).toMatch(/used twice/);
   });
 });
 
@@ -187,7 +277,15 @@ describe('random layouts (fast-check)', () => {
         fc.constantFrom<512 | 4096>(512, 4096),
         fc.constantFrom(4096, 65536, MiB),
         fc.integer({ min: 1, max: 16 }),
-        fc.array(fc.record({ type: fc.constantFrom(...types), blocks: fc.integer({ min: 1, max: 600 }), label: fc.option(fc.string({ maxLength: 36, unit: 'binary-ascii' }), { nil: undefined }), attrs: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }), { maxLength: 10 }),
+        fc.array(
+          fc.record({
+            type: fc.constantFrom(...types),
+            blocks: fc.integer({ min: 1, max: 600 }),
+            label: fc.option(fc.string({ maxLength: 36, unit: 'binary-ascii' }), { nil: undefined }),
+            attrs: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          }),
+          { maxLength: 10 },
+        ),
         fc.uuid(),
         async (ss, align, mib, parts, seed) => {
           const input: GptLayoutInput = {
@@ -195,7 +293,12 @@ describe('random layouts (fast-check)', () => {
             sectorSize: ss,
             alignment: Math.max(align, ss),
             seed,
-            partitions: parts.map((p) => ({ type: p.type, size: p.blocks * ss, attributes: p.attrs, ...(p.label === undefined ? {} : { label: p.label.replaceAll('\0', '') }) })),
+            partitions: parts.map((p) => ({
+              type: p.type,
+              size: p.blocks * ss,
+              attributes: p.attrs,
+              ...(p.label === undefined ? {} : { label: p.label.replaceAll('\0', '') }),
+            })),
           };
           let plan;
           try {
@@ -208,12 +311,16 @@ describe('random layouts (fast-check)', () => {
           const gpt = await readGpt(fromBytes(gptDiskImage(plan)));
           expect(gpt.warnings).toEqual([]);
           expect(gpt.sectorSize).toBe(ss);
-          expect(gpt.partitions.map((p) => [p.typeGuid, p.uniqueGuid, p.name, p.offset, p.size, p.attributes])).toEqual(
+          expect(
+            gpt.partitions.map((p) => [p.typeGuid, p.uniqueGuid, p.name, p.offset, p.size, p.attributes]),
+          ).toEqual(
             plan.partitions.map((p) => [p.typeGuid, p.uuid, p.label, p.offset, p.size, p.attributes]),
           );
           for (const p of plan.partitions) expect(p.offset % input.alignment!).toBe(0);
           // deterministic
-          expect(Buffer.from(gptTableBytes(planGpt(input)).head).equals(Buffer.from(gptTableBytes(plan).head))).toBe(true);
+          expect(
+            Buffer.from(gptTableBytes(planGpt(input)).head).equals(Buffer.from(gptTableBytes(plan).head)),
+          ).toBe(true);
         },
       ),
       { numRuns: 80, seed: 3 },

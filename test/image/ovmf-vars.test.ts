@@ -14,7 +14,17 @@ import {
   type VarStore,
 } from '../../image/formats/ovmf-vars/index.js';
 import { fromBytes } from '../../image/formats/source.js';
-import { GLOBAL, IMAGE_DB, OWNER, SHA256_TYPE, X509_TYPE, buildVarStore, concat, fixFvChecksum, signatureList } from '../helpers/ovmf-vars-bytes.js';
+import {
+  GLOBAL,
+  IMAGE_DB,
+  OWNER,
+  SHA256_TYPE,
+  X509_TYPE,
+  buildVarStore,
+  concat,
+  fixFvChecksum,
+  signatureList,
+} from '../helpers/ovmf-vars-bytes.js';
 
 const OVMF = '/usr/share/OVMF';
 const SNAKEOIL_PEM = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
@@ -25,14 +35,22 @@ const need = (p: string): Uint8Array => {
   if (!existsSync(p)) throw new Error(`${p} is missing: install the Debian package ovmf (scripts/setup)`);
   return new Uint8Array(readFileSync(p));
 };
-const read = (bytes: Uint8Array, base = 0): Promise<VarStore> => readVarStore(fromBytes(bytes, 'vars.fd', base));
+const read = (bytes: Uint8Array, base = 0): Promise<VarStore> =>
+  readVarStore(fromBytes(bytes, 'vars.fd', base));
 const snakeoilDer = (): Buffer => new X509Certificate(readFileSync(SNAKEOIL_PEM)).raw;
 const utf16 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf16le'));
 
 describe('Debian OVMF variable stores', () => {
   it('OVMF_VARS_4M.fd: an empty authenticated store', async () => {
     const s = await read(need(`${OVMF}/OVMF_VARS_4M.fd`));
-    expect(s).toMatchObject({ format: 'authenticated', fvOffset: 0, storeOffset: 0x48, storeSize: 0x3ffb8, recordCount: 0, variables: [] });
+    expect(s).toMatchObject({
+      format: 'authenticated',
+      fvOffset: 0,
+      storeOffset: 0x48,
+      storeSize: 0x3ffb8,
+      recordCount: 0,
+      variables: [],
+    });
     expect(secureBootVariables(s).PK).toBeUndefined();
   });
 
@@ -40,7 +58,11 @@ describe('Debian OVMF variable stores', () => {
     const s = await read(need(`${OVMF}/OVMF_VARS_4M.snakeoil.fd`));
     const sb = secureBootVariables(s);
     const der = snakeoilDer();
-    for (const [v, owner] of [[sb.PK, GLOBAL], [sb.KEK, DEBIAN_OWNER], [sb.db, DEBIAN_OWNER]] as const) {
+    for (const [v, owner] of [
+      [sb.PK, GLOBAL],
+      [sb.KEK, DEBIAN_OWNER],
+      [sb.db, DEBIAN_OWNER],
+    ] as const) {
       const lists = parseSignatureLists(v?.data ?? new Uint8Array());
       expect(lists).toHaveLength(1);
       expect(lists[0]?.signatureType).toBe(EFI_CERT_X509_GUID);
@@ -51,9 +73,13 @@ describe('Debian OVMF variable stores', () => {
       expect(e?.rawEntry.length).toBe(16 + der.length);
     }
     const dbx = parseSignatureLists(sb.dbx?.data ?? new Uint8Array());
-    expect(dbx.map((l) => [l.typeName, l.entries.length, l.signatureSize])).toEqual([['EFI_CERT_SHA256', 1, 48]]);
+    expect(dbx.map((l) => [l.typeName, l.entries.length, l.signatureSize])).toEqual([
+      ['EFI_CERT_SHA256', 1, 48],
+    ]);
     // a placeholder: SHA-256 of the empty string (no real image hashes to it)
-    expect(Buffer.from(dbx[0]?.entries[0]?.data ?? []).toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(Buffer.from(dbx[0]?.entries[0]?.data ?? []).toString('hex')).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     expect(sb.dbt).toBeUndefined();
     expect(secureBootEnable(s)).toBe(1);
     // edk2 rewrote records while enrolling keys: superseded and deleted copies stay in the store.
@@ -68,10 +94,19 @@ describe('Debian OVMF variable stores', () => {
     const s = await read(need(`${OVMF}/OVMF_VARS_4M.ms.fd`));
     const sb = secureBootVariables(s);
     const subjects = (data: Uint8Array | undefined): string[] =>
-      parseSignatureLists(data ?? new Uint8Array()).flatMap((l) => l.entries.map((e) => /CN=([^\n]*)/.exec(new X509Certificate(e.data).subject)?.[1] ?? ''));
-    expect(subjects(sb.db?.data)).toEqual(['Microsoft Windows Production PCA 2011', 'Microsoft Corporation UEFI CA 2011']);
+      parseSignatureLists(data ?? new Uint8Array()).flatMap((l) =>
+        l.entries.map((e) => /CN=([^\n]*)/.exec(new X509Certificate(e.data).subject)?.[1] ?? ''),
+      );
+    expect(subjects(sb.db?.data)).toEqual([
+      'Microsoft Windows Production PCA 2011',
+      'Microsoft Corporation UEFI CA 2011',
+    ]);
     expect(subjects(sb.KEK?.data)).toHaveLength(2);
-    expect(parseSignatureLists(sb.db?.data ?? new Uint8Array()).every((l) => l.entries.every((e) => e.owner === MICROSOFT_OWNER))).toBe(true);
+    expect(
+      parseSignatureLists(sb.db?.data ?? new Uint8Array()).every((l) =>
+        l.entries.every((e) => e.owner === MICROSOFT_OWNER),
+      ),
+    ).toBe(true);
   });
 
   it('reads the 2 MiB stores and finds the NV FV in a combined OVMF.fd', async () => {
@@ -83,7 +118,9 @@ describe('Debian OVMF variable stores', () => {
   });
 
   it('finds the NV FV behind other data (scan on 4 KiB boundaries)', async () => {
-    const store = buildVarStore({ records: [{ guid: GLOBAL, name: 'Timeout', data: new Uint8Array([5, 0]) }] });
+    const store = buildVarStore({
+      records: [{ guid: GLOBAL, name: 'Timeout', data: new Uint8Array([5, 0]) }],
+    });
     const image = concat(new Uint8Array(0x3000).fill(0x5a), store);
     const s = await read(image, 0x100000);
     expect(s.fvOffset).toBe(0x100000 + 0x3000);
@@ -92,9 +129,17 @@ describe('Debian OVMF variable stores', () => {
 });
 
 describe('record states (edk2 FindVariableEx)', () => {
-  const rec = (data: number, state: number) => ({ guid: GLOBAL, name: 'X', data: new Uint8Array([data]), state });
+  const rec = (data: number, state: number) => ({
+    guid: GLOBAL,
+    name: 'X',
+    data: new Uint8Array([data]),
+    state,
+  });
   const live = async (records: Parameters<typeof buildVarStore>[0]['records'], format?: 'plain') =>
-    (await read(buildVarStore({ records, ...(format ? { format } : {}) }))).variables.map((v) => [v.name, v.data[0]]);
+    (await read(buildVarStore({ records, ...(format ? { format } : {}) }))).variables.map((v) => [
+      v.name,
+      v.data[0],
+    ]);
 
   it('VAR_ADDED wins over an earlier or later in-deleted-transition copy', async () => {
     expect(await live([rec(1, 0x3e), rec(2, 0x3f)])).toEqual([['X', 2]]);
@@ -107,14 +152,23 @@ describe('record states (edk2 FindVariableEx)', () => {
     expect(await live([rec(1, 0x3c), rec(2, 0x7f)])).toEqual([]);
   });
   it('reads plain VARIABLE_HEADER stores (gEfiVariableGuid)', async () => {
-    const s = await read(buildVarStore({ format: 'plain', records: [rec(7, 0x3f), { guid: IMAGE_DB, name: 'db', data: new Uint8Array(5) }] }));
+    const s = await read(
+      buildVarStore({
+        format: 'plain',
+        records: [rec(7, 0x3f), { guid: IMAGE_DB, name: 'db', data: new Uint8Array(5) }],
+      }),
+    );
     expect(s.format).toBe('plain');
-    expect(s.variables.map((v) => [v.guid, v.name, v.data.length])).toEqual([[GLOBAL, 'X', 1], [IMAGE_DB, 'db', 5]]);
+    expect(s.variables.map((v) => [v.guid, v.name, v.data.length])).toEqual([
+      [GLOBAL, 'X', 1],
+      [IMAGE_DB, 'db', 5],
+    ]);
   });
 });
 
 describe.each([0, 0x84000])('hostile stores (base %i)', (base) => {
-  const good = (): Uint8Array => buildVarStore({ records: [{ guid: GLOBAL, name: 'PK', data: new Uint8Array(40) }] });
+  const good = (): Uint8Array =>
+    buildVarStore({ records: [{ guid: GLOBAL, name: 'PK', data: new Uint8Array(40) }] });
   const expectParse = async (bytes: Uint8Array, code: string, offset: number): Promise<void> => {
     const err = await read(bytes, base).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParseError);
@@ -167,7 +221,10 @@ describe('EFI_SIGNATURE_LIST', () => {
   const hash = (n: number): Uint8Array => new Uint8Array(32).fill(n);
 
   it('decodes several lists with several entries', () => {
-    const data = concat(signatureList(X509_TYPE, [{ data: cert }]), signatureList(SHA256_TYPE, [{ data: hash(1) }, { data: hash(2), owner: GLOBAL }]));
+    const data = concat(
+      signatureList(X509_TYPE, [{ data: cert }]),
+      signatureList(SHA256_TYPE, [{ data: hash(1) }, { data: hash(2), owner: GLOBAL }]),
+    );
     const lists = parseSignatureLists(data, 1000);
     expect(lists.map((l) => [l.typeName, l.signatureSize, l.offset, l.entries.length])).toEqual([
       ['EFI_CERT_X509', 16 + cert.length, 1000, 1],
@@ -191,15 +248,28 @@ describe('EFI_SIGNATURE_LIST', () => {
     ['SignatureHeaderSize past the list', bad((v) => v.setUint32(20, 100, true)), 20],
     ['SignatureSize 0', bad((v) => v.setUint32(24, 0, true)), 24],
     ['entries not a multiple of SignatureSize', bad((v) => v.setUint32(24, 40, true)), 24],
-    ['SHA256 entries of the wrong size', bad((v) => { v.setUint32(24, 32, true); v.setUint32(16, 28 + 64, true); }), 24],
+    [
+      'SHA256 entries of the wrong size',
+      bad((v) => {
+        v.setUint32(24, 32, true);
+        v.setUint32(16, 28 + 64, true);
+      }),
+      24,
+    ],
   ])('rejects %s', (_name, bytes, offset) => {
-    expect(() => parseSignatureLists(bytes, 500)).toThrow(expect.objectContaining({ code: 'PARSE_INVALID', offset: 500 + offset }));
+    expect(() => parseSignatureLists(bytes, 500)).toThrow(
+      expect.objectContaining({ code: 'PARSE_INVALID', offset: 500 + offset }),
+    );
   });
   it('rejects a truncated list header', () => {
-    expect(() => parseSignatureLists(signatureList(SHA256_TYPE, [{ data: hash(1) }]).subarray(0, 20))).toThrow(ParseError);
+    expect(() =>
+      parseSignatureLists(signatureList(SHA256_TYPE, [{ data: hash(1) }]).subarray(0, 20)),
+    ).toThrow(ParseError);
   });
   it('keeps the owner GUID helper in sync with the store builder', () => {
-    expect(parseSignatureLists(signatureList(SHA256_TYPE, [{ data: hash(3) }]))[0]?.entries[0]?.owner).toBe(OWNER);
+    expect(parseSignatureLists(signatureList(SHA256_TYPE, [{ data: hash(3) }]))[0]?.entries[0]?.owner).toBe(
+      OWNER,
+    );
   });
 });
 

@@ -25,21 +25,33 @@ const PACKAGES = [
 const FILES: { pkg: string; file: string; label: string }[] = [];
 for (const pkg of PACKAGES) {
   const deb = await debPackage(pkg);
-  for (const file of await findPeFiles(deb.root)) FILES.push({ pkg: deb.name, file, label: `${deb.name}: /${relative(deb.root, file)}` });
+  for (const file of await findPeFiles(deb.root))
+    FILES.push({ pkg: deb.name, file, label: `${deb.name}: /${relative(deb.root, file)}` });
 }
 
 async function ours(file: string) {
   return withFileSource(file, async (src) => {
     const pe = await parsePe(src);
     const d = await authenticodeHash(src, pe, ['sha1', 'sha256', 'sha384']);
-    return { pe, certs: await parseCertificates(src, pe), hex: { sha1: toHex(d.sha1), sha256: toHex(d.sha256), sha384: toHex(d.sha384) } };
+    return {
+      pe,
+      certs: await parseCertificates(src, pe),
+      hex: { sha1: toHex(d.sha1), sha256: toHex(d.sha256), sha384: toHex(d.sha384) },
+    };
   });
 }
 
 describe('Authenticode of Debian boot binaries', () => {
   it('found the PE files of every package', () => {
     const byPkg = new Set(FILES.map((f) => f.pkg.replace(/^linux-image-.*/, 'linux-image')));
-    expect([...byPkg].sort()).toEqual(['grub-efi-amd64-signed', 'linux-image', 'shim-helpers-amd64-signed', 'shim-signed', 'shim-unsigned', 'systemd-boot-efi']);
+    expect([...byPkg].sort()).toEqual([
+      'grub-efi-amd64-signed',
+      'linux-image',
+      'shim-helpers-amd64-signed',
+      'shim-signed',
+      'shim-unsigned',
+      'systemd-boot-efi',
+    ]);
     expect(FILES.length).toBeGreaterThanOrEqual(13);
   });
 
@@ -71,14 +83,28 @@ describe('Authenticode of Debian boot binaries', () => {
       return certs.flatMap((c) => c.signature?.certificates.map((x) => x.issuer) ?? []);
     };
     expect((await issuers('shimx64.efi.signed')).join('\n')).toMatch(/Microsoft Corporation UEFI CA 2011/);
-    for (const f of ['grubx64.efi.signed', 'fbx64.efi.signed']) expect((await issuers(f)).join('\n')).toMatch(/Debian Secure Boot CA/);
+    for (const f of ['grubx64.efi.signed', 'fbx64.efi.signed'])
+      expect((await issuers(f)).join('\n')).toMatch(/Debian Secure Boot CA/);
     expect((await issuers('-amd64')).join('\n')).toMatch(/Debian Secure Boot CA/);
   });
 
   it('shim: "/N" section names resolve through the COFF string table', async () => {
     const f = FILES.find((x) => x.pkg === 'shim-unsigned' && x.file.endsWith('/shimx64.efi'));
-    const names = await withFileSource(f?.file as string, async (src) => (await parsePe(src)).sections.map((s) => s.longName ?? s.name));
-    expect(names).toEqual(['.eh_frame', '.text', '.reloc', '.data.ident', '.sbatlevel', '.data', '.vendor_cert', '.dynamic', '.rela', '.sbat']);
+    const names = await withFileSource(f?.file as string, async (src) =>
+      (await parsePe(src)).sections.map((s) => s.longName ?? s.name),
+    );
+    expect(names).toEqual([
+      '.eh_frame',
+      '.text',
+      '.reloc',
+      '.data.ident',
+      '.sbatlevel',
+      '.data',
+      '.vendor_cert',
+      '.dynamic',
+      '.rela',
+      '.sbat',
+    ]);
   });
 
   it('debPackage: an unknown package fails with the scripts/setup hint', async () => {
@@ -87,17 +113,20 @@ describe('Authenticode of Debian boot binaries', () => {
 
   // sbsign/pesign pad the image to 8 bytes before hashing and appending the signature, so the
   // signed file's digest is the digest of the *padded* unsigned file (measured-boot.md §1).
-  it.each(['shimx64.efi', 'fbx64.efi', 'mmx64.efi'])('%s: signed digest = digest of the unsigned image padded to 8 bytes', async (name) => {
-    const unsigned = FILES.find((f) => f.pkg === 'shim-unsigned' && f.file.endsWith(`/${name}`));
-    const signed = FILES.find((f) => f.file.endsWith(`/${name}.signed`));
-    if (!unsigned || !signed) throw new Error(`missing ${name}`);
-    const raw = await readFile(unsigned.file);
-    const padded = new Uint8Array(Math.ceil(raw.length / 8) * 8);
-    padded.set(raw);
-    const src = fromBytes(padded);
-    const d = await authenticodeHash(src, await parsePe(src), ['sha256']);
-    expect(toHex(d.sha256)).toBe((await ours(signed.file)).hex.sha256);
-    if (raw.length % 8 !== 0) expect((await ours(unsigned.file)).hex.sha256).not.toBe(toHex(d.sha256));
-    expect((await stat(signed.file)).size).toBeGreaterThan(padded.length);
-  });
+  it.each(['shimx64.efi', 'fbx64.efi', 'mmx64.efi'])(
+    '%s: signed digest = digest of the unsigned image padded to 8 bytes',
+    async (name) => {
+      const unsigned = FILES.find((f) => f.pkg === 'shim-unsigned' && f.file.endsWith(`/${name}`));
+      const signed = FILES.find((f) => f.file.endsWith(`/${name}.signed`));
+      if (!unsigned || !signed) throw new Error(`missing ${name}`);
+      const raw = await readFile(unsigned.file);
+      const padded = new Uint8Array(Math.ceil(raw.length / 8) * 8);
+      padded.set(raw);
+      const src = fromBytes(padded);
+      const d = await authenticodeHash(src, await parsePe(src), ['sha256']);
+      expect(toHex(d.sha256)).toBe((await ours(signed.file)).hex.sha256);
+      if (raw.length % 8 !== 0) expect((await ours(unsigned.file)).hex.sha256).not.toBe(toHex(d.sha256));
+      expect((await stat(signed.file)).size).toBeGreaterThan(padded.length);
+    },
+  );
 });

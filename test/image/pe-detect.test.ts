@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { fromBytes } from '../../image/formats/source.js';
 import { withFileSource } from '../../image/file-source.js';
 import { ParseError } from '../../image/formats/errors.js';
-import { detectKernel, detectPe, detectSystemd, parseLoaderInfo, parsePe } from '../../image/formats/pe/index.js';
+import {
+  detectKernel,
+  detectPe,
+  detectSystemd,
+  parseLoaderInfo,
+  parsePe,
+} from '../../image/formats/pe/index.js';
 import { debPackage } from '../helpers/debs.js';
 import { buildPe, prngBytes } from '../helpers/synthetic-pe.js';
 
@@ -25,13 +31,22 @@ const detectFile = (file: string) => withFileSource(file, async (src) => detectP
 describe('detection on Debian binaries', () => {
   it('systemd-stub: version from .sdmagic equals the package version', async () => {
     const d = await detectFile(join(EFI, 'linuxx64.efi.stub'));
-    expect(d).toEqual({ systemd: { kind: 'systemd-stub', version: sd.version, major: MAJOR, section: '.sdmagic' }, kernel: undefined, uki: undefined });
+    expect(d).toEqual({
+      systemd: { kind: 'systemd-stub', version: sd.version, major: MAJOR, section: '.sdmagic' },
+      kernel: undefined,
+      uki: undefined,
+    });
     expect(MAJOR).toBeGreaterThanOrEqual(250);
   });
 
   it('systemd-boot: version from .sdmagic equals the package version', async () => {
     const d = await detectFile(join(EFI, 'systemd-bootx64.efi'));
-    expect(d.systemd).toEqual({ kind: 'systemd-boot', version: sd.version, major: MAJOR, section: '.sdmagic' });
+    expect(d.systemd).toEqual({
+      kind: 'systemd-boot',
+      version: sd.version,
+      major: MAJOR,
+      section: '.sdmagic',
+    });
     expect(d.uki).toBeUndefined();
   });
 
@@ -41,7 +56,12 @@ describe('detection on Debian binaries', () => {
     const magic = pe.sections.find((s) => s.name === '.sdmagic');
     bytes.write('.rodata\0', magic?.headerOffset as number, 'latin1'); // rename the section header
     const src = fromBytes(bytes);
-    expect(await detectSystemd(src, await parsePe(src))).toEqual({ kind: 'systemd-stub', version: sd.version, major: MAJOR, section: '.rodata' });
+    expect(await detectSystemd(src, await parsePe(src))).toEqual({
+      kind: 'systemd-stub',
+      version: sd.version,
+      major: MAJOR,
+      section: '.rodata',
+    });
   });
 
   it('vmlinuz: kernel release from the setup header equals the package release', async () => {
@@ -64,7 +84,10 @@ describe('detection on Debian binaries', () => {
 
 describe('LoaderInfo marker', () => {
   it.each([
-    ['#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####', { kind: 'systemd-stub', version: '252.39-1~deb12u2', major: 252 }],
+    [
+      '#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####',
+      { kind: 'systemd-stub', version: '252.39-1~deb12u2', major: 252 },
+    ],
     ['#### LoaderInfo: systemd-boot 257.7 ####', { kind: 'systemd-boot', version: '257.7', major: 257 }],
     ['#### LoaderInfo: systemd-boot 258~rc1 ####', { kind: 'systemd-boot', version: '258~rc1', major: 258 }],
     ['#### LoaderInfo: systemd-addon 256 ####', undefined],
@@ -77,14 +100,29 @@ describe('LoaderInfo marker', () => {
 
   // The scan reads 1 MiB chunks and carries at most 255 bytes over; put the marker across each
   // boundary position that matters, after a decoy that is not a systemd marker.
-  it.each([0x100000 - 10, 0x100000 - 200, 0x100000 - 300, 0x200000 - 1, 5])('marker at section offset %i (chunk boundaries)', async (at) => {
-    const data = prngBytes(0x300000, 11).map((b) => (b === 0x23 ? 0 : b)); // no stray '#'
-    const put = (s: string, pos: number): void => data.set(new TextEncoder().encode(s), pos);
-    if (at > 100) put('#### LoaderInfo: grub 2.06 ####', at - 100);
-    put('#### LoaderInfo: systemd-boot 249.11-0ubuntu3 ####', at);
-    const src = fromBytes(buildPe({ sections: [{ name: '.text', data: prngBytes(100, 1) }, { name: '.data', data }] }));
-    expect(await detectSystemd(src, await parsePe(src))).toEqual({ kind: 'systemd-boot', version: '249.11-0ubuntu3', major: 249, section: '.data' });
-  });
+  it.each([0x100000 - 10, 0x100000 - 200, 0x100000 - 300, 0x200000 - 1, 5])(
+    'marker at section offset %i (chunk boundaries)',
+    async (at) => {
+      const data = prngBytes(0x300000, 11).map((b) => (b === 0x23 ? 0 : b)); // no stray '#'
+      const put = (s: string, pos: number): void => data.set(new TextEncoder().encode(s), pos);
+      if (at > 100) put('#### LoaderInfo: grub 2.06 ####', at - 100);
+      put('#### LoaderInfo: systemd-boot 249.11-0ubuntu3 ####', at);
+      const src = fromBytes(
+        buildPe({
+          sections: [
+            { name: '.text', data: prngBytes(100, 1) },
+            { name: '.data', data },
+          ],
+        }),
+      );
+      expect(await detectSystemd(src, await parsePe(src))).toEqual({
+        kind: 'systemd-boot',
+        version: '249.11-0ubuntu3',
+        major: 249,
+        section: '.data',
+      });
+    },
+  );
 
   it('an unterminated marker at the very end is not a match', async () => {
     const data = new Uint8Array(1000);
@@ -95,7 +133,14 @@ describe('LoaderInfo marker', () => {
 
   it('UKI payload sections are not scanned (an initrd may contain systemd-boot)', async () => {
     const data = new TextEncoder().encode('xx#### LoaderInfo: systemd-boot 255.1 ####xx');
-    const src = fromBytes(buildPe({ sections: [{ name: '.initrd', data }, { name: '.linux', data }] }));
+    const src = fromBytes(
+      buildPe({
+        sections: [
+          { name: '.initrd', data },
+          { name: '.linux', data },
+        ],
+      }),
+    );
     expect(await detectSystemd(src, await parsePe(src))).toBeUndefined();
   });
 });
@@ -111,7 +156,13 @@ describe('bzImage setup header', () => {
     return b;
   };
   it('reads the string at kernel_version + 0x200', async () => {
-    expect(await detectKernel(fromBytes(bz(0x100, '6.12.48+deb13-amd64 (x@y) #1\0')))).toMatchObject({ version: '6.12.48+deb13-amd64', major: 6, minor: 12, patch: 48, bootProtocol: '2.15' });
+    expect(await detectKernel(fromBytes(bz(0x100, '6.12.48+deb13-amd64 (x@y) #1\0')))).toMatchObject({
+      version: '6.12.48+deb13-amd64',
+      major: 6,
+      minor: 12,
+      patch: 48,
+      bootProtocol: '2.15',
+    });
   });
   it('no HdrS, or a zero pointer: not a kernel', async () => {
     expect(await detectKernel(fromBytes(new Uint8Array(0x400)))).toBeUndefined();
@@ -120,7 +171,12 @@ describe('bzImage setup header', () => {
   });
   it('a pointer past the end or an unterminated string is a ParseError', async () => {
     await expect(detectKernel(fromBytes(bz(0x100, '', 0x300)))).rejects.toBeInstanceOf(ParseError);
-    await expect(detectKernel(fromBytes(bz(0x100, '6'.repeat(600), 0x300 + 600)))).rejects.toMatchObject({ code: 'PARSE_INVALID', offset: 0x300 });
-    await expect(detectKernel(fromBytes(bz(0x100, 'linux\0')))).rejects.toMatchObject({ code: 'PARSE_INVALID' });
+    await expect(detectKernel(fromBytes(bz(0x100, '6'.repeat(600), 0x300 + 600)))).rejects.toMatchObject({
+      code: 'PARSE_INVALID',
+      offset: 0x300,
+    });
+    await expect(detectKernel(fromBytes(bz(0x100, 'linux\0')))).rejects.toMatchObject({
+      code: 'PARSE_INVALID',
+    });
   });
 });

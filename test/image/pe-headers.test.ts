@@ -74,7 +74,13 @@ function optionalFields(plus: boolean): FieldTable {
     ['numberOfRvaAndSizes', 4],
   ];
 }
-const BIGINT_FIELDS = new Set(['imageBase', 'sizeOfStackReserve', 'sizeOfStackCommit', 'sizeOfHeapReserve', 'sizeOfHeapCommit']);
+const BIGINT_FIELDS = new Set([
+  'imageBase',
+  'sizeOfStackReserve',
+  'sizeOfStackCommit',
+  'sizeOfHeapReserve',
+  'sizeOfHeapCommit',
+]);
 
 // typedef struct _IMAGE_SECTION_HEADER { BYTE Name[8]; DWORD VirtualSize; DWORD VirtualAddress;
 //   DWORD SizeOfRawData; DWORD PointerToRawData; DWORD PointerToRelocations; DWORD PointerToLinenumbers;
@@ -95,7 +101,12 @@ const SECTION_FIELDS: FieldTable = [
 const size = (t: FieldTable): number => t.reduce((n, [, w]) => n + (w === 'name8' ? 8 : w), 0);
 
 /** Writes distinct values per field (or the override) at `at`; returns the expected decoded values. */
-function encode(t: FieldTable, b: Uint8Array, at: number, overrides: Record<string, number | bigint | string> = {}): Record<string, unknown> {
+function encode(
+  t: FieldTable,
+  b: Uint8Array,
+  at: number,
+  overrides: Record<string, number | bigint | string> = {},
+): Record<string, unknown> {
   const v = new DataView(b.buffer, b.byteOffset);
   const expected: Record<string, unknown> = {};
   let pos = at;
@@ -108,7 +119,16 @@ function encode(t: FieldTable, b: Uint8Array, at: number, overrides: Record<stri
       pos += 8;
       return;
     }
-    const val = o !== undefined ? BigInt(o) : w === 1 ? BigInt(0x10 + i) : w === 2 ? BigInt(0x1100 + i) : w === 4 ? BigInt(0x21000000 + i) : 0x3100000000000000n + BigInt(i);
+    const val =
+      o !== undefined
+        ? BigInt(o)
+        : w === 1
+          ? BigInt(0x10 + i)
+          : w === 2
+            ? BigInt(0x1100 + i)
+            : w === 4
+              ? BigInt(0x21000000 + i)
+              : 0x3100000000000000n + BigInt(i);
     if (w === 1) v.setUint8(pos, Number(val));
     else if (w === 2) v.setUint16(pos, Number(val), true);
     else if (w === 4) v.setUint32(pos, Number(val), true);
@@ -143,31 +163,43 @@ describe.each([0, 32])('PE header decoders at data offset %i', (off) => {
   it.each([
     ['PE32', false, 0x10b, 96],
     ['PE32+', true, 0x20b, 112],
-  ] as const)('%s optional header: field table, CheckSum and certificate entry offsets', (format, plus, magic, fixed) => {
-    const t = optionalFields(plus);
-    expect(size(t)).toBe(fixed);
-    const b = new Uint8Array(off + fixed + 16 * 8);
-    const expected = encode(t, b, off, { magic, numberOfRvaAndSizes: 16 });
-    const v = new DataView(b.buffer);
-    for (let i = 0; i < 16; i++) {
-      v.setUint32(off + fixed + 8 * i, 0x1000 * (i + 1), true);
-      v.setUint32(off + fixed + 8 * i + 4, i + 1, true);
-    }
-    const base = 1000; // absolute offset of byte 0 of the buffer, e.g. a partition start
-    const got = decodeOptionalHeader(new ByteReader(b, 'opt', base).sub(off, fixed + 128));
-    expect(got).toMatchObject({ ...expected, format, baseOfData: plus ? undefined : expected['baseOfData'] });
-    expect(got.checkSumOffset).toBe(base + off + 64);
-    expect(got.certDirEntryOffset).toBe(base + off + fixed + 32);
-    expect(got.dataDirectories).toHaveLength(16);
-    expect(got.dataDirectories[4]).toEqual({ virtualAddress: 0x5000, size: 5 });
-  });
+  ] as const)(
+    '%s optional header: field table, CheckSum and certificate entry offsets',
+    (format, plus, magic, fixed) => {
+      const t = optionalFields(plus);
+      expect(size(t)).toBe(fixed);
+      const b = new Uint8Array(off + fixed + 16 * 8);
+      const expected = encode(t, b, off, { magic, numberOfRvaAndSizes: 16 });
+      const v = new DataView(b.buffer);
+      for (let i = 0; i < 16; i++) {
+        v.setUint32(off + fixed + 8 * i, 0x1000 * (i + 1), true);
+        v.setUint32(off + fixed + 8 * i + 4, i + 1, true);
+      }
+      const base = 1000; // absolute offset of byte 0 of the buffer, e.g. a partition start
+      const got = decodeOptionalHeader(new ByteReader(b, 'opt', base).sub(off, fixed + 128));
+      expect(got).toMatchObject({
+        ...expected,
+        format,
+        baseOfData: plus ? undefined : expected['baseOfData'],
+      });
+      expect(got.checkSumOffset).toBe(base + off + 64);
+      expect(got.certDirEntryOffset).toBe(base + off + fixed + 32);
+      expect(got.dataDirectories).toHaveLength(16);
+      expect(got.dataDirectories[4]).toEqual({ virtualAddress: 0x5000, size: 5 });
+    },
+  );
 
   it('IMAGE_SECTION_HEADER: field table, size 40', () => {
     expect(size(SECTION_FIELDS)).toBe(SECTION_HEADER_SIZE);
     const b = new Uint8Array(off + SECTION_HEADER_SIZE);
     const expected = encode(SECTION_FIELDS, b, off, { name: '.sdmagic' });
     const r = new ByteReader(b, 'sections', 500).seek(off);
-    expect(decodeSectionHeader(r, 3)).toEqual({ ...expected, index: 3, longName: undefined, headerOffset: 500 + off });
+    expect(decodeSectionHeader(r, 3)).toEqual({
+      ...expected,
+      index: 3,
+      longName: undefined,
+      headerOffset: 500 + off,
+    });
   });
 });
 
@@ -185,7 +217,9 @@ describe('optional header limits', () => {
     expect(h.dataDirectories).toHaveLength(4);
   });
   it('NumberOfRvaAndSizes 17 is rejected (edk2 allows at most 16)', () => {
-    expect(() => decodeOptionalHeader(build(true, 17, 112 + 17 * 8))).toThrow(expect.objectContaining({ code: 'PARSE_LIMIT', offset: 0x98 + 108 }));
+    expect(() => decodeOptionalHeader(build(true, 17, 112 + 17 * 8))).toThrow(
+      expect.objectContaining({ code: 'PARSE_LIMIT', offset: 0x98 + 108 }),
+    );
   });
   it('directories that do not fit SizeOfOptionalHeader are rejected', () => {
     expect(() => decodeOptionalHeader(build(false, 16, 96 + 8))).toThrow(ParseError);
@@ -193,9 +227,13 @@ describe('optional header limits', () => {
   it('unknown Magic is PARSE_UNSUPPORTED at the Magic offset', () => {
     const r = build(true, 0, 112);
     r.bytes[0] = 0x07;
-    expect(() => decodeOptionalHeader(r)).toThrow(expect.objectContaining({ code: 'PARSE_UNSUPPORTED', offset: 0x98 }));
+    expect(() => decodeOptionalHeader(r)).toThrow(
+      expect.objectContaining({ code: 'PARSE_UNSUPPORTED', offset: 0x98 }),
+    );
   });
   it('SizeOfOptionalHeader smaller than the fixed part is rejected', () => {
-    expect(() => decodeOptionalHeader(build(true, 0, 112).sub(0, 100))).toThrow(expect.objectContaining({ code: 'PARSE_INVALID' }));
+    expect(() => decodeOptionalHeader(build(true, 0, 112).sub(0, 100))).toThrow(
+      expect.objectContaining({ code: 'PARSE_INVALID' }),
+    );
   });
 });

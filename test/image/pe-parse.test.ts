@@ -59,10 +59,30 @@ const CASES: Record<string, SynthOptions & { pesign?: false }> = {
   'PE32+, 3 sections': { sections: three },
   'PE32, 3 sections': { format: 'PE32', sections: three },
   'odd file size (no 8-byte padding)': { sections: three, trailing: prngBytes(13, 3) },
-  'signed: cert table excluded, trailing data hashed': { sections: three, trailing: prngBytes(24, 4), certTable: winCertificates([prngBytes(77, 5)], 0x0ef1) },
-  'NumberOfRvaAndSizes 4 (no security directory)': { sections: three, numberOfRvaAndSizes: 4, trailing: prngBytes(5, 6), pesign: false },
+  'signed: cert table excluded, trailing data hashed': {
+    sections: three,
+    trailing: prngBytes(24, 4),
+    certTable: winCertificates([prngBytes(77, 5)], 0x0ef1),
+  },
+  'NumberOfRvaAndSizes 4 (no security directory)': {
+    sections: three,
+    numberOfRvaAndSizes: 4,
+    trailing: prngBytes(5, 6),
+    pesign: false,
+  },
   'NumberOfRvaAndSizes 0, PE32': { format: 'PE32', sections: three, numberOfRvaAndSizes: 0, pesign: false },
-  'SizeOfRawData 0 section skipped': { sections: [...three, { name: '.bss', data: new Uint8Array(0), virtualSize: 0x1000, sizeOfRawData: 0, pointerToRawData: 0x1234 }] },
+  'SizeOfRawData 0 section skipped': {
+    sections: [
+      ...three,
+      {
+        name: '.bss',
+        data: new Uint8Array(0),
+        virtualSize: 0x1000,
+        sizeOfRawData: 0,
+        pointerToRawData: 0x1234,
+      },
+    ],
+  },
   'equal PointerToRawData keep table order (stable sort)': {
     sections: [
       { name: '.a', data: prngBytes(0x200, 8), pointerToRawData: 0x400 },
@@ -80,14 +100,18 @@ const CASES: Record<string, SynthOptions & { pesign?: false }> = {
 };
 
 describe('authenticodeHash on synthetic images', () => {
-  it.each(Object.entries(CASES))('%s: equals petool.py (and pesign)', { skip: !hasPetool }, async (name, opts) => {
-    const bytes = buildPe(opts);
-    const file = join(dir, name.replace(/\W+/g, '_') + '.efi');
-    await writeFile(file, bytes);
-    const ours = await hashes(bytes);
-    expect(ours).toEqual(await petoolHashes(file, ['sha1', 'sha256', 'sha384']));
-    if (opts.pesign !== false) expect(ours.sha256).toBe(await pesignHash(file));
-  });
+  it.each(Object.entries(CASES))(
+    '%s: equals petool.py (and pesign)',
+    { skip: !hasPetool },
+    async (name, opts) => {
+      const bytes = buildPe(opts);
+      const file = join(dir, name.replace(/\W+/g, '_') + '.efi');
+      await writeFile(file, bytes);
+      const ours = await hashes(bytes);
+      expect(ours).toEqual(await petoolHashes(file, ['sha1', 'sha256', 'sha384']));
+      if (opts.pesign !== false) expect(ours.sha256).toBe(await pesignHash(file));
+    },
+  );
 
   it('odd size: differs from the go-uefi style digest of the zero-padded file', async () => {
     const bytes = buildPe(CASES['odd file size (no 8-byte padding)'] as SynthOptions);
@@ -118,26 +142,45 @@ describe('authenticodeHash on synthetic images', () => {
     const entry = pe.optional.certDirEntryOffset as number;
     new DataView(bytes.buffer).setUint32(entry + 4, 17, true); // Size 17 > 16 trailing bytes
     const again = await parsePe(fromBytes(bytes));
-    expect(() => authenticodeRanges(again)).toThrow(expect.objectContaining({ code: 'PARSE_INVALID', offset: entry }));
+    expect(() => authenticodeRanges(again)).toThrow(
+      expect.objectContaining({ code: 'PARSE_INVALID', offset: entry }),
+    );
   });
 
   it('section raw data past the end of the file is PARSE_TRUNCATED at its section header', async () => {
     const bytes = buildPe({ sections: three }).subarray(0, 0x500);
     const src = fromBytes(bytes);
     const pe = await parsePe(src);
-    await expect(authenticodeHash(src, pe, ['sha256'])).rejects.toMatchObject({ code: 'PARSE_TRUNCATED', offset: pe.sections[0]?.headerOffset });
+    await expect(authenticodeHash(src, pe, ['sha256'])).rejects.toMatchObject({
+      code: 'PARSE_TRUNCATED',
+      offset: pe.sections[0]?.headerOffset,
+    });
   });
 
   it('sections are hashed stable-sorted by PointerToRawData (property)', () => {
-    const section = fc.record({ ptr: fc.integer({ min: 0x200, max: 0x240 }), raw: fc.integer({ min: 0, max: 3 }) });
+    const section = fc.record({
+      ptr: fc.integer({ min: 0x200, max: 0x240 }),
+      raw: fc.integer({ min: 0, max: 3 }),
+    });
     fc.assert(
       fc.property(fc.array(section, { maxLength: 12 }), (secs) => {
         const pe = {
           fileSize: 0x1000,
           base: 0,
           format: 'PE32+',
-          optional: { checkSumOffset: 0xd8, certDirEntryOffset: undefined, sizeOfHeaders: 0x200, dataDirectories: [] },
-          sections: secs.map((s, i) => ({ index: i, name: `s${i}`, pointerToRawData: s.ptr, sizeOfRawData: s.raw, headerOffset: 0 })),
+          optional: {
+            checkSumOffset: 0xd8,
+            certDirEntryOffset: undefined,
+            sizeOfHeaders: 0x200,
+            dataDirectories: [],
+          },
+          sections: secs.map((s, i) => ({
+            index: i,
+            name: `s${i}`,
+            pointerToRawData: s.ptr,
+            sizeOfRawData: s.raw,
+            headerOffset: 0,
+          })),
         } as unknown as PeImage;
         const got = authenticodeRanges(pe).filter((r) => r.what.startsWith('section '));
         const want = secs
@@ -152,7 +195,10 @@ describe('authenticodeHash on synthetic images', () => {
   });
 
   it('chunk size does not change the digest', async () => {
-    const bytes = buildPe({ sections: [{ name: '.big', data: prngBytes(100_000, 3) }], trailing: prngBytes(7, 1) });
+    const bytes = buildPe({
+      sections: [{ name: '.big', data: prngBytes(100_000, 3) }],
+      trailing: prngBytes(7, 1),
+    });
     const src = fromBytes(bytes);
     const pe = await parsePe(src);
     const want = toHex((await authenticodeHash(src, pe, ['sha256'])).sha256);
@@ -183,7 +229,12 @@ describe('parsePe hostile inputs', () => {
     // SizeOfOptionalHeader (lfanew+4+16) = 0x2000 > 4096
     ['SizeOfOptionalHeader 0x2000', patch((v) => v.setUint16(0x94, 0x2000, true)), 'PARSE_LIMIT', 0x94],
     // SizeOfHeaders (opt+60) = 0x100: before the end of the section table
-    ['SizeOfHeaders too small', patch((v) => v.setUint32(0x98 + 60, 0x100, true)), 'PARSE_INVALID', 0x98 + 60],
+    [
+      'SizeOfHeaders too small',
+      patch((v) => v.setUint32(0x98 + 60, 0x100, true)),
+      'PARSE_INVALID',
+      0x98 + 60,
+    ],
     // SizeOfHeaders (opt+60) = 16 MiB
     ['SizeOfHeaders huge', patch((v) => v.setUint32(0x98 + 60, 0x1000000, true)), 'PARSE_LIMIT', 0x98 + 60],
   ];
@@ -236,7 +287,9 @@ describe('section data', () => {
 
   it('zero fill beyond MAX_ZERO_FILL is PARSE_LIMIT', async () => {
     const pe = await parsePe(src);
-    await expect(sectionDigest(src, pe, pe.sections[2] as never, ['sha256'])).rejects.toMatchObject({ code: 'PARSE_LIMIT' });
+    await expect(sectionDigest(src, pe, pe.sections[2] as never, ['sha256'])).rejects.toMatchObject({
+      code: 'PARSE_LIMIT',
+    });
   });
 
   it('readSectionText stops at NUL, undefined when absent, PARSE_LIMIT over the cap', async () => {
@@ -249,7 +302,13 @@ describe('section data', () => {
   it('"/N" names resolve through the COFF string table', async () => {
     // string table = u32 size (incl. itself) + ".debug_info\0"
     const strtab = new Uint8Array([16, 0, 0, 0, ...text('.debug_info\0')]);
-    const b = buildPe({ sections: [{ name: '/4', data: prngBytes(10, 2) }, { name: '.text', data: prngBytes(10, 3) }], trailing: strtab });
+    const b = buildPe({
+      sections: [
+        { name: '/4', data: prngBytes(10, 2) },
+        { name: '.text', data: prngBytes(10, 3) },
+      ],
+      trailing: strtab,
+    });
     new DataView(b.buffer).setUint32(0x80 + 4 + 8, b.length - strtab.length, true); // PointerToSymbolTable
     const pe = await parsePe(fromBytes(b));
     expect(pe.sections.map((s) => [s.name, s.longName])).toEqual([
@@ -277,7 +336,10 @@ describe('parseCertificates', () => {
     new DataView(table.buffer).setUint32(0, 999, true);
     const bytes = buildPe({ sections: three, certTable: table });
     const src = fromBytes(bytes);
-    await expect(parseCertificates(src, await parsePe(src))).rejects.toMatchObject({ code: 'PARSE_INVALID', offset: bytes.length - table.length });
+    await expect(parseCertificates(src, await parsePe(src))).rejects.toMatchObject({
+      code: 'PARSE_INVALID',
+      offset: bytes.length - table.length,
+    });
   });
 
   it('unsigned images have none', async () => {

@@ -72,7 +72,21 @@ beforeAll(async () => {
   // Throwaway signing key, as for the lab's snakeoil signing (sbsign pads to 8 bytes itself).
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=nodeimg throwaway test key/', '-days', '2']);
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-subj',
+    '/CN=nodeimg throwaway test key/',
+    '-days',
+    '2',
+  ]);
   uki.signed = join(dir, 'uki-signed.efi');
   await execa('sbsign', ['--key', key, '--cert', cert, '--output', uki.signed, uki.odd]);
 });
@@ -92,16 +106,21 @@ describe('UKI built with objcopy', () => {
     expect((await stat(uki.odd)).size % 8).not.toBe(0);
   });
 
-  it.each(['odd', 'padded', 'signed'] as const)('%s: Authenticode equals pesign (sha1, sha256) and petool.py (sha384)', async (which) => {
-    const file = uki[which];
-    const ours = await hashFile(file, ['sha1', 'sha256', 'sha384']);
-    expect(ours['sha256']).toBe(await pesignHash(file, 'sha256'));
-    expect(ours['sha1']).toBe(await pesignHash(file, 'sha1'));
-    if (hasPetool) expect(ours).toEqual(await petoolHashes(file, ['sha1', 'sha256', 'sha384']));
-  });
+  it.each(['odd', 'padded', 'signed'] as const)(
+    '%s: Authenticode equals pesign (sha1, sha256) and petool.py (sha384)',
+    async (which) => {
+      const file = uki[which];
+      const ours = await hashFile(file, ['sha1', 'sha256', 'sha384']);
+      expect(ours['sha256']).toBe(await pesignHash(file, 'sha256'));
+      expect(ours['sha1']).toBe(await pesignHash(file, 'sha1'));
+      if (hasPetool) expect(ours).toEqual(await petoolHashes(file, ['sha1', 'sha256', 'sha384']));
+    },
+  );
 
   it('signing changes the digest of an odd-sized UKI to that of the padded one', async () => {
-    const [odd, padded, signed] = await Promise.all([uki.odd, uki.padded, uki.signed].map((f) => hashFile(f, ['sha256'])));
+    const [odd, padded, signed] = await Promise.all(
+      [uki.odd, uki.padded, uki.signed].map((f) => hashFile(f, ['sha256'])),
+    );
     expect(odd?.['sha256']).not.toBe(padded?.['sha256']);
     expect(signed?.['sha256']).toBe(padded?.['sha256']);
   });
@@ -113,24 +132,35 @@ describe('UKI built with objcopy', () => {
       expect(certs).toHaveLength(1);
       const sig = certs[0]?.signature;
       expect(sig?.certificates.map((c) => c.subject)).toEqual(['CN=nodeimg throwaway test key']);
-      expect(toHex(sig?.digest ?? new Uint8Array())).toBe(toHex((await authenticodeHash(src, pe, ['sha256'])).sha256));
+      expect(toHex(sig?.digest ?? new Uint8Array())).toBe(
+        toHex((await authenticodeHash(src, pe, ['sha256'])).sha256),
+      );
       expect(certs[0]?.offset).toBe(pe.optional.dataDirectories[4]?.virtualAddress);
     });
   });
 
-  it.each(['osrel', 'cmdline', 'initrd', 'linux'])('.%s: sectionDigest = sha256(objcopy --only-section) = sha256(input)', async (s) => {
-    const out = join(dir, `${s}.bin`);
-    await execa('objcopy', ['-O', 'binary', `--only-section=.${s}`, uki.signed, out]);
-    const want = createHash('sha256').update(await readFile(out)).digest('hex');
-    expect(createHash('sha256').update(await readFile(inputs[s] as string)).digest('hex')).toBe(want);
-    await withFileSource(uki.signed, async (src) => {
-      const pe = await parsePe(src);
-      const section = findSection(pe.sections, `.${s}`);
-      if (!section) throw new Error(`no .${s}`);
-      const d = await sectionDigest(src, pe, section, ['sha256', 'sha384']);
-      expect(toHex(d.sha256)).toBe(want);
-    });
-  });
+  it.each(['osrel', 'cmdline', 'initrd', 'linux'])(
+    '.%s: sectionDigest = sha256(objcopy --only-section) = sha256(input)',
+    async (s) => {
+      const out = join(dir, `${s}.bin`);
+      await execa('objcopy', ['-O', 'binary', `--only-section=.${s}`, uki.signed, out]);
+      const want = createHash('sha256')
+        .update(await readFile(out))
+        .digest('hex');
+      expect(
+        createHash('sha256')
+          .update(await readFile(inputs[s] as string))
+          .digest('hex'),
+      ).toBe(want);
+      await withFileSource(uki.signed, async (src) => {
+        const pe = await parsePe(src);
+        const section = findSection(pe.sections, `.${s}`);
+        if (!section) throw new Error(`no .${s}`);
+        const d = await sectionDigest(src, pe, section, ['sha256', 'sha384']);
+        expect(toHex(d.sha256)).toBe(want);
+      });
+    },
+  );
 
   it('readSectionText returns .osrel and .cmdline', async () => {
     await withFileSource(uki.odd, async (src) => {
@@ -144,7 +174,12 @@ describe('UKI built with objcopy', () => {
   it('detectPe: systemd-stub version, the kernel inside .linux, the UKI sections', async () => {
     await withFileSource(uki.signed, async (src) => {
       const d = await detectPe(src, await parsePe(src));
-      expect(d.systemd).toEqual({ kind: 'systemd-stub', version: sd.version, major: Number(sd.version.split('.')[0]), section: '.sdmagic' });
+      expect(d.systemd).toEqual({
+        kind: 'systemd-stub',
+        version: sd.version,
+        major: Number(sd.version.split('.')[0]),
+        section: '.sdmagic',
+      });
       expect(d.kernel?.version).toBe(kernelPkg.name.replace(/^linux-image-/, ''));
       expect(d.uki?.sections).toEqual(['.sbat', '.osrel', '.cmdline', '.initrd', '.linux']);
     });

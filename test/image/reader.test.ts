@@ -46,16 +46,21 @@ describe('ByteReader', () => {
 
   it('rejects negative, fractional and huge positions with a typed error', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 32 }), fc.oneof(fc.integer(), fc.double()), fc.integer({ min: -4, max: 1 << 30 }), (bytes, pos, n) => {
-        const r = new ByteReader(bytes);
-        try {
-          const v = r.bytesAt(pos, n);
-          expect(v.length).toBe(n);
-          expect(pos + n).toBeLessThanOrEqual(bytes.length);
-        } catch (e) {
-          expect(e).toBeInstanceOf(NodeimgError);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 32 }),
+        fc.oneof(fc.integer(), fc.double()),
+        fc.integer({ min: -4, max: 1 << 30 }),
+        (bytes, pos, n) => {
+          const r = new ByteReader(bytes);
+          try {
+            const v = r.bytesAt(pos, n);
+            expect(v.length).toBe(n);
+            expect(pos + n).toBeLessThanOrEqual(bytes.length);
+          } catch (e) {
+            expect(e).toBeInstanceOf(NodeimgError);
+          }
+        },
+      ),
     );
   });
 
@@ -67,7 +72,10 @@ describe('ByteReader', () => {
 
 describe('ByteSource', () => {
   it('slices map reads and refuse ranges outside the window', async () => {
-    const src = fromBytes(Uint8Array.from({ length: 100 }, (_, i) => i), 'disk');
+    const src = fromBytes(
+      Uint8Array.from({ length: 100 }, (_, i) => i),
+      'disk',
+    );
     const part = slice(src, 10, 20, 'part');
     expect(Array.from(await part.read(0, 3))).toEqual([10, 11, 12]);
     await expect(part.read(18, 3)).rejects.toThrow(/part at byte 28/);

@@ -19,7 +19,9 @@ describe('chunks()', () => {
         read: (offset, length) =>
           offset === 0
             ? Promise.resolve(new Uint8Array(length))
-            : new Promise((_, reject) => setTimeout(() => reject(new ParseError('PARSE_TRUNCATED', 'flaky', offset, 'gone')), 5)),
+            : new Promise((_, reject) =>
+                setTimeout(() => reject(new ParseError('PARSE_TRUNCATED', 'flaky', offset, 'gone')), 5),
+              ),
       };
       for await (const c of chunks(src, 0, 100, 10)) {
         expect(c.length).toBe(10);

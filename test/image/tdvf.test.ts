@@ -31,7 +31,17 @@ describe.each([0, 0x3000])('synthetic TDVF image at input offset %d', (pad) => {
     expect(meta.descriptorOffset).toBe(pad + SYNTH_DESCRIPTOR);
     expect(meta.offsetFromEnd).toBe(SYNTH_SIZE - SYNTH_DESCRIPTOR);
     expect(meta.metadataGuidPresent).toBe(true);
-    expect(meta.sections.map((s) => [s.type, s.dataOffset, s.rawDataSize, s.memoryAddress, s.memoryDataSize, s.mrExtend, s.pageAug])).toEqual([
+    expect(
+      meta.sections.map((s) => [
+        s.type,
+        s.dataOffset,
+        s.rawDataSize,
+        s.memoryAddress,
+        s.memoryDataSize,
+        s.mrExtend,
+        s.pageAug,
+      ]),
+    ).toEqual([
       ['BFV', 0x2000, 0xc000, 0xffff2000, 0xc000, true, false],
       ['CFV', 0, 0x2000, 0xffff0000, 0x2000, false, false],
       ['TempMem', 0, 0, 0x810000, 0x10000, false, false],
@@ -63,7 +73,9 @@ describe('hostile TDVF images', () => {
   it('table length reaching before the file start, entry length below 18', async () => {
     const a = buildTdvfImage();
     new DataView(a.bytes.buffer).setUint16(a.tableLength, 0xffff, true);
-    expect((await parseError(a.bytes.subarray(SYNTH_SIZE - 0x1000))).message).toMatch(/reaches \d+ bytes before the start/);
+    expect((await parseError(a.bytes.subarray(SYNTH_SIZE - 0x1000))).message).toMatch(
+      /reaches \d+ bytes before the start/,
+    );
     const b = buildTdvfImage();
     new DataView(b.bytes.buffer).setUint16(b.entryLength, 17, true);
     expect((await parseError(b.bytes)).message).toMatch(/has length 17/);
@@ -84,12 +96,30 @@ describe('hostile TDVF images', () => {
   });
 
   it('raw data outside the file, unaligned or short memory, unknown type or attributes', async () => {
-    expect((await parseError(withSections((s) => void Object.assign(s[0] as SynthSection, { rawSize: 0x10000, memSize: 0x10000 })))).message).toMatch(/outside the 65536-byte file/);
-    expect((await parseError(withSections((s) => void ((s[0] as SynthSection).gpa += 0x800)))).message).toMatch(/not 4 KiB aligned/);
-    expect((await parseError(withSections((s) => void ((s[1] as SynthSection).memSize = 0x1000)))).message).toMatch(/smaller than RawDataSize/);
-    expect((await parseError(withSections((s) => void ((s[2] as SynthSection).type = 9)))).code).toBe('PARSE_UNSUPPORTED');
-    expect((await parseError(withSections((s) => void ((s[2] as SynthSection).attributes = 4)))).code).toBe('PARSE_UNSUPPORTED');
-    expect((await parseError(withSections((s) => void ((s[0] as SynthSection).attributes = 3)))).message).toMatch(/MR.EXTEND and PAGE.AUG/);
+    expect(
+      (
+        await parseError(
+          withSections(
+            (s) => void Object.assign(s[0] as SynthSection, { rawSize: 0x10000, memSize: 0x10000 }),
+          ),
+        )
+      ).message,
+    ).toMatch(/outside the 65536-byte file/);
+    expect(
+      (await parseError(withSections((s) => void ((s[0] as SynthSection).gpa += 0x800)))).message,
+    ).toMatch(/not 4 KiB aligned/);
+    expect(
+      (await parseError(withSections((s) => void ((s[1] as SynthSection).memSize = 0x1000)))).message,
+    ).toMatch(/smaller than RawDataSize/);
+    expect((await parseError(withSections((s) => void ((s[2] as SynthSection).type = 9)))).code).toBe(
+      'PARSE_UNSUPPORTED',
+    );
+    expect((await parseError(withSections((s) => void ((s[2] as SynthSection).attributes = 4)))).code).toBe(
+      'PARSE_UNSUPPORTED',
+    );
+    expect(
+      (await parseError(withSections((s) => void ((s[0] as SynthSection).attributes = 3)))).message,
+    ).toMatch(/MR.EXTEND and PAGE.AUG/);
   });
 
   it('overlapping sections', async () => {
@@ -99,6 +129,8 @@ describe('hostile TDVF images', () => {
   });
 
   it('memory claims over the cap', async () => {
-    expect((await parseError(withSections((s) => void ((s[2] as SynthSection).memSize = 0x8000_0000)))).code).toBe('PARSE_LIMIT');
+    expect(
+      (await parseError(withSections((s) => void ((s[2] as SynthSection).memSize = 0x8000_0000)))).code,
+    ).toBe('PARSE_LIMIT');
   });
 });

@@ -88,23 +88,47 @@ describe.each([0, 7])('decodeEventLog (byteOffset %i)', (pad) => {
   it('decodes every event field by field', () => {
     const [e1, e2, e3, e4] = log.events;
     expect(log.events).toHaveLength(4);
-    expect(e1).toMatchObject({ index: 1, offset: 0x45, pcr: 0, untrustedType: EV.NO_ACTION, typeName: 'EV_NO_ACTION' });
+    expect(e1).toMatchObject({
+      index: 1,
+      offset: 0x45,
+      pcr: 0,
+      untrustedType: EV.NO_ACTION,
+      typeName: 'EV_NO_ACTION',
+    });
     expect(e1?.claimedDigests.sha256).toEqual(new Uint8Array(32));
     expect(describeEvent(e1!)).toBe('StartupLocality 3');
-    expect(e2).toMatchObject({ index: 2, offset: 0xba, pcr: 7, untrustedType: EV.SEPARATOR, typeName: 'EV_SEPARATOR' });
+    expect(e2).toMatchObject({
+      index: 2,
+      offset: 0xba,
+      pcr: 7,
+      untrustedType: EV.SEPARATOR,
+      typeName: 'EV_SEPARATOR',
+    });
     expect(e2?.data).toEqual(hex`00000000`);
-    expect(toHexStr(e2!.claimedDigests.sha256!)).toBe('df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119');
-    expect(e3).toMatchObject({ index: 3, offset: 0x122, pcr: 4, untrustedType: 0x80000007, typeName: 'EV_EFI_ACTION' });
+    expect(toHexStr(e2!.claimedDigests.sha256!)).toBe(
+      'df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119',
+    );
+    expect(e3).toMatchObject({
+      index: 3,
+      offset: 0x122,
+      pcr: 4,
+      untrustedType: 0x80000007,
+      typeName: 'EV_EFI_ACTION',
+    });
     expect(Object.keys(e3!.claimedDigests)).toEqual(['sha384', 'sha256']); // record order kept
     expect(describeEvent(e3!)).toBe('"Calling EFI Application from Boot Option"');
     expect(e4).toMatchObject({ index: 4, offset: 0x1ae, pcr: 9, typeName: 'EV_EVENT_TAG' });
-    expect(describeEvent(e4!)).toBe('tag 0x8f3b22ed LOAD_OPTIONS_EVENT_TAG_ID (kernel cmdline): "LOADED_IMAGE::LoadOptions"');
+    expect(describeEvent(e4!)).toBe(
+      'tag 0x8f3b22ed LOAD_OPTIONS_EVENT_TAG_ID (kernel cmdline): "LOADED_IMAGE::LoadOptions"',
+    );
   });
 
   it('stops at the 0xFF padding with a warning', () => {
     expect(log.size).toBe(0x234);
     expect(log.trailing).toEqual({ offset: 0x234, bytes: new Uint8Array(16).fill(0xff) });
-    expect(log.warnings).toEqual([{ id: 'TRAILING_PADDING', offset: 0x234, message: '16 bytes of 0xff padding after the last event' }]);
+    expect(log.warnings).toEqual([
+      { id: 'TRAILING_PADDING', offset: 0x234, message: '16 bytes of 0xff padding after the last event' },
+    ]);
   });
 
   it('re-encodes byte for byte', () => {
@@ -117,7 +141,9 @@ describe.each([0, 7])('decodeEventLog (byteOffset %i)', (pad) => {
     expect(r.extendedPcrs).toEqual([4, 7, 9]);
     expect(toHexStr(r.pcrs.sha256!.get(0)!)).toBe(`${'00'.repeat(31)}03`);
     expect(r.pcrs.sha384!.get(7)).toEqual(h('sha384', new Uint8Array(48), h('sha384', hex`00000000`)));
-    expect(r.pcrs.sha256!.get(9)).toEqual(h('sha256', new Uint8Array(32), h('sha256', Buffer.from('console=ttyS0\0', 'utf16le'))));
+    expect(r.pcrs.sha256!.get(9)).toEqual(
+      h('sha256', new Uint8Array(32), h('sha256', Buffer.from('console=ttyS0\0', 'utf16le'))),
+    );
     expect(r.events.map((e) => [e.index, e.dataDigestMatches])).toEqual([
       [2, true],
       [3, true],
@@ -144,39 +170,49 @@ const EVENT_PREFIX = `
 
 describe('decodeEventLog rejects hostile logs', () => {
   it('an event size of 3.18 GB (go-eventlog eventlog_test.go)', () => {
-    const e = parseError(hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
+    const e = parseError(
+      hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
       01000000 0b00 {32 x 00}                 # 1 digest
       ffffbbbd                                # @0x73 EventSize 0xbdbbffff
-      00`));
+      00`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_LIMIT', offset: 0x73, structure: 'TCG_PCR_EVENT2 #1' });
   });
   it('an event size beyond the end of the log', () => {
-    const e = parseError(hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
+    const e = parseError(
+      hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
       01000000 0b00 {32 x 00}
       00010000                                # @0x73 EventSize 256, data would start @0x77
-      00 00`));
+      00 00`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_TRUNCATED', offset: 0x77 });
     expect(e.message).toContain('need 256 bytes');
   });
   it('a digest count larger than the declared banks', () => {
-    const e = parseError(hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
+    const e = parseError(
+      hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
       ffffff7f                                # @0x4d digest count 2^31-1
-      0b00`));
+      0b00`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_INVALID', offset: 0x4d });
     expect(e.message).toContain('exceeds the 2 algorithms');
   });
   it('a digest of an algorithm the Spec ID event does not declare', () => {
-    const e = parseError(hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
+    const e = parseError(
+      hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
       01000000
       0400 {20 x 00}                          # @0x51 sha1: not declared, its size is unknown to the log
-      00000000`));
+      00000000`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_INVALID', offset: 0x51 });
     expect(e.message).toContain('0x0004 is not declared');
   });
   it('two digests of one bank', () => {
-    const e = parseError(hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
+    const e = parseError(
+      hex(`${SPEC_ID_RECORD}${EVENT_PREFIX}
       02000000 0b00 {32 x 00} 0b00 {32 x 00}  # sha256 twice
-      00000000`));
+      00000000`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_INVALID', offset: 0x73 });
   });
   it('a record cut inside a digest', () => {
@@ -184,43 +220,65 @@ describe('decodeEventLog rejects hostile logs', () => {
     expect(e).toMatchObject({ code: 'PARSE_TRUNCATED', offset: 0x53 });
   });
   it('a SHA-1 TCG 1.2 log (first event EV_S_CRTM_VERSION)', () => {
-    const e = parseError(hex(`
+    const e = parseError(
+      hex(`
       00000000 08000000                       # PCR 0, EV_S_CRTM_VERSION
       {20 x 42}                               # SHA-1 digest
-      02000000 0000`));
+      02000000 0000`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_UNSUPPORTED', offset: 4 });
     expect(e.message).toContain('SHA-1-only TCG 1.2 log');
   });
   it('a "Spec ID Event02" header', () => {
-    const e = parseError(hex(`00000000 03000000 {20 x 00} 18000000
+    const e = parseError(
+      hex(`00000000 03000000 {20 x 00} 18000000
       5370656320494420457665 6e74303200       # "Spec ID Event02\\0"
-      00000000 02 01 02 01`));
+      00000000 02 01 02 01`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_UNSUPPORTED', offset: 0x20 });
   });
   it('an SM3_256 bank', () => {
-    const e = parseError(hex(`00000000 03000000 {20 x 00} 21000000
+    const e = parseError(
+      hex(`00000000 03000000 {20 x 00} 21000000
       5370656320494420457665 6e74303300 00000000 00020002
       01000000 1200 2000                      # @0x3c SM3_256, 32 bytes
-      00`));
+      00`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_UNSUPPORTED', offset: 0x3c });
   });
   it('a Spec ID digest size that does not match the algorithm', () => {
-    const e = parseError(hex(`00000000 03000000 {20 x 00} 21000000
+    const e = parseError(
+      hex(`00000000 03000000 {20 x 00} 21000000
       5370656320494420457665 6e74303300 00000000 00020002
       01000000 0b00 3000                      # sha256 with 48 bytes
-      00`));
+      00`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_INVALID', offset: 0x3e });
   });
   it('vendor info that does not end the Spec ID event', () => {
-    const e = parseError(hex(`00000000 03000000 {20 x 00} 23000000
+    const e = parseError(
+      hex(`00000000 03000000 {20 x 00} 23000000
       5370656320494420457665 6e74303300 00000000 00020002
       01000000 0b00 2000
-      01 aa bb                                # vendorInfoSize 1, then a stray byte`));
+      01 aa bb                                # vendorInfoSize 1, then a stray byte`),
+    );
     expect(e).toMatchObject({ code: 'PARSE_INVALID', offset: 0x42 });
   });
   it('zero algorithms, too many algorithms, a non-zero header digest, empty and all-zero input', () => {
-    expect(parseError(hex(`00000000 03000000 {20 x 00} 1d000000 5370656320494420457665 6e74303300 00000000 00020002 00000000 00`)).code).toBe('PARSE_INVALID');
-    expect(parseError(hex(`00000000 03000000 {20 x 00} 1d000000 5370656320494420457665 6e74303300 00000000 00020002 11000000 00`)).code).toBe('PARSE_LIMIT');
+    expect(
+      parseError(
+        hex(
+          `00000000 03000000 {20 x 00} 1d000000 5370656320494420457665 6e74303300 00000000 00020002 00000000 00`,
+        ),
+      ).code,
+    ).toBe('PARSE_INVALID');
+    expect(
+      parseError(
+        hex(
+          `00000000 03000000 {20 x 00} 1d000000 5370656320494420457665 6e74303300 00000000 00020002 11000000 00`,
+        ),
+      ).code,
+    ).toBe('PARSE_LIMIT');
     expect(parseError(hex(`${SPEC_ID_RECORD}`.replace('{20 x 00}', '01 {19 x 00}'))).offset).toBe(8);
     expect(parseError(new Uint8Array(0)).code).toBe('PARSE_TRUNCATED');
     expect(parseError(new Uint8Array(4096)).message).toContain('starts with padding');
@@ -229,7 +287,9 @@ describe('decodeEventLog rejects hostile logs', () => {
     const one = `${EVENT_PREFIX} 01000000 0b00 {32 x 00} 00000000`;
     const bytes = hex(`${SPEC_ID_RECORD}${one}${one}${one}`);
     expect(decodeEventLog(bytes).events).toHaveLength(3);
-    expect(() => decodeEventLog(bytes, { maxEvents: 2 })).toThrow(expect.objectContaining({ code: 'PARSE_LIMIT' }) as Error);
+    expect(() => decodeEventLog(bytes, { maxEvents: 2 })).toThrow(
+      expect.objectContaining({ code: 'PARSE_LIMIT' }) as Error,
+    );
   });
   it('tolerates zero padding and flags non-uniform trailing bytes', () => {
     const zero = decodeEventLog(hex(`${SPEC_ID_RECORD} {7 x 00}`));

@@ -33,8 +33,17 @@ describe('event log properties', () => {
         const decoded = decodeEventLog(bytes);
         expect(decoded.headerPcr).toBe(log.headerPcr);
         expect(decoded.specId).toEqual(log.specId);
-        expect(decoded.events.map(({ pcr, untrustedType, claimedDigests, data }) => ({ pcr, untrustedType, claimedDigests, data }))).toEqual(log.events);
-        expect(decoded.events.map((e) => Object.keys(e.claimedDigests))).toEqual(log.events.map((e) => Object.keys(e.claimedDigests)));
+        expect(
+          decoded.events.map(({ pcr, untrustedType, claimedDigests, data }) => ({
+            pcr,
+            untrustedType,
+            claimedDigests,
+            data,
+          })),
+        ).toEqual(log.events);
+        expect(decoded.events.map((e) => Object.keys(e.claimedDigests))).toEqual(
+          log.events.map((e) => Object.keys(e.claimedDigests)),
+        );
         expect(decoded.trailing?.bytes).toEqual(log.trailing?.bytes);
         expect(encodeEventLog(decoded)).toEqual(bytes);
       }),
@@ -45,32 +54,63 @@ describe('event log properties', () => {
   it('replay of a simulated log equals extending the banks directly (node:crypto)', () => {
     const step = fc.record({
       pcr: fc.integer({ min: 0, max: 23 }),
-      type: fc.constantFrom(EV.SEPARATOR, EV.EFI_ACTION, EV.IPL, EV.EVENT_TAG, EV.NO_ACTION, EV.EFI_GPT_EVENT),
+      type: fc.constantFrom(
+        EV.SEPARATOR,
+        EV.EFI_ACTION,
+        EV.IPL,
+        EV.EVENT_TAG,
+        EV.NO_ACTION,
+        EV.EFI_GPT_EVENT,
+      ),
       data: fc.uint8Array({ maxLength: 48 }),
       measured: fc.option(fc.uint8Array({ maxLength: 48 }), { nil: undefined }),
     });
     fc.assert(
-      fc.property(banksArb, fc.constantFrom(0, 3, 4), fc.array(step, { maxLength: 30 }), (banks, locality, steps) => {
-        const specId = buildSpecIdEvent(banks);
-        const locEvent = createEvent(specId, { pcr: 0, type: EV.NO_ACTION, data: new Uint8Array([...new TextEncoder().encode('StartupLocality\0'), locality]) });
-        const events = [locEvent, ...steps.map((s) => createEvent(specId, { pcr: s.pcr, type: s.type, data: s.data, ...(s.measured ? { measured: s.measured } : {}) }))];
-        // the simulator: independent extend per bank
-        const expected = new Map<HashAlg, Uint8Array[]>();
-        for (const alg of banks) {
-          const size = HASH_ALGS[alg].size;
-          const regs: Uint8Array[] = Array.from({ length: 24 }, (_, i) => new Uint8Array(size).fill(i >= 17 && i <= 22 ? 0xff : 0));
-          regs[0]![size - 1] = locality;
-          for (const s of steps) if (s.type !== EV.NO_ACTION) regs[s.pcr] = h(alg, regs[s.pcr]!, h(alg, s.measured ?? s.data));
-          expected.set(alg, regs);
-        }
-        const replay = replayEventLog(decodeEventLog(encodeEventLog({ headerPcr: 0, specId, events })));
-        for (const alg of banks) expect([...replay.pcrs[alg]!.values()]).toEqual(expected.get(alg));
-        expect(replay.events).toHaveLength(steps.filter((s) => s.type !== EV.NO_ACTION).length);
-        const quoted = Object.fromEntries(banks.map((a) => [a, new Map(expected.get(a)!.map((v, i) => [i, v]))]));
-        const v = verifyAgainst(replay, quoted);
-        expect(v.ok).toBe(true);
-        expect(v.verifiedEvents).toHaveLength(replay.events.length);
-      }),
+      fc.property(
+        banksArb,
+        fc.constantFrom(0, 3, 4),
+        fc.array(step, { maxLength: 30 }),
+        (banks, locality, steps) => {
+          const specId = buildSpecIdEvent(banks);
+          const locEvent = createEvent(specId, {
+            pcr: 0,
+            type: EV.NO_ACTION,
+            data: new Uint8Array([...new TextEncoder().encode('StartupLocality\0'), locality]),
+          });
+          const events = [
+            locEvent,
+            ...steps.map((s) =>
+              createEvent(specId, {
+                pcr: s.pcr,
+                type: s.type,
+                data: s.data,
+                ...(s.measured ? { measured: s.measured } : {}),
+              }),
+            ),
+          ];
+          // the simulator: independent extend per bank
+          const expected = new Map<HashAlg, Uint8Array[]>();
+          for (const alg of banks) {
+            const size = HASH_ALGS[alg].size;
+            const regs: Uint8Array[] = Array.from({ length: 24 }, (_, i) =>
+              new Uint8Array(size).fill(i >= 17 && i <= 22 ? 0xff : 0),
+            );
+            regs[0]![size - 1] = locality;
+            for (const s of steps)
+              if (s.type !== EV.NO_ACTION) regs[s.pcr] = h(alg, regs[s.pcr]!, h(alg, s.measured ?? s.data));
+            expected.set(alg, regs);
+          }
+          const replay = replayEventLog(decodeEventLog(encodeEventLog({ headerPcr: 0, specId, events })));
+          for (const alg of banks) expect([...replay.pcrs[alg]!.values()]).toEqual(expected.get(alg));
+          expect(replay.events).toHaveLength(steps.filter((s) => s.type !== EV.NO_ACTION).length);
+          const quoted = Object.fromEntries(
+            banks.map((a) => [a, new Map(expected.get(a)!.map((v, i) => [i, v]))]),
+          );
+          const v = verifyAgainst(replay, quoted);
+          expect(v.ok).toBe(true);
+          expect(v.verifiedEvents).toHaveLength(replay.events.length);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -78,7 +118,9 @@ describe('event log properties', () => {
   it('arbitrary bytes only ever produce a NodeimgError', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        expect(['ok', 'PARSE_TRUNCATED', 'PARSE_INVALID', 'PARSE_LIMIT', 'PARSE_UNSUPPORTED']).toContain(outcome(() => decodeEventLog(bytes)));
+        expect(['ok', 'PARSE_TRUNCATED', 'PARSE_INVALID', 'PARSE_LIMIT', 'PARSE_UNSUPPORTED']).toContain(
+          outcome(() => decodeEventLog(bytes)),
+        );
       }),
       { numRuns: 2000 },
     );
@@ -109,9 +151,13 @@ describe('event log properties', () => {
 
   it('describeEvent never throws', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.constantFrom(...Object.values(EV)), fc.integer({ min: 0, max: 0xffffffff })), fc.uint8Array({ maxLength: 120 }), (type, data) => {
-        expect(typeof describeEvent({ untrustedType: type, data })).toBe('string');
-      }),
+      fc.property(
+        fc.oneof(fc.constantFrom(...Object.values(EV)), fc.integer({ min: 0, max: 0xffffffff })),
+        fc.uint8Array({ maxLength: 120 }),
+        (type, data) => {
+          expect(typeof describeEvent({ untrustedType: type, data })).toBe('string');
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -13,7 +13,6 @@ import { prngFn } from '../helpers/prng.js';
 
 const ITERATIONS = 12_000;
 
-
 interface Seed {
   bytes: Uint8Array;
   /** Per event: offsets of the digest count, the first digest's alg id, and EventSize. */
@@ -49,7 +48,8 @@ function mutate(rnd: () => number, seed: Seed): { kind: string; bytes: Uint8Arra
   const field = pick(seed.fields);
   switch (Math.floor(rnd() * 10)) {
     case 0: {
-      for (let n = 1 + Math.floor(rnd() * 8); n > 0; n--) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      for (let n = 1 + Math.floor(rnd() * 8); n > 0; n--)
+        b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
       return { kind: 'byte flips', bytes: b };
     }
     case 1:
@@ -73,7 +73,10 @@ function mutate(rnd: () => number, seed: Seed): { kind: string; bytes: Uint8Arra
       const from = Math.floor(rnd() * b.length);
       const len = Math.floor(rnd() * 200);
       const at = Math.floor(rnd() * b.length);
-      return { kind: 'splice', bytes: new Uint8Array([...b.subarray(0, at), ...b.subarray(from, from + len), ...b.subarray(at)]) };
+      return {
+        kind: 'splice',
+        bytes: new Uint8Array([...b.subarray(0, at), ...b.subarray(from, from + len), ...b.subarray(at)]),
+      };
     }
     case 7:
       // Spec ID header: numberOfAlgorithms, an algorithm id/size, or vendorInfoSize
@@ -104,18 +107,29 @@ describe('fuzz: mutated event logs', () => {
       try {
         const log = decodeEventLog(bytes);
         // any decodable input re-encodes to the same bytes
-        if (!Buffer.from(encodeEventLog(log)).equals(bytes)) throw new Error(`iteration ${i} (${kind}): re-encoding differs`);
-        for (const ev of log.events) if (typeof describeEvent(ev, { uintnSize: log.specId.uintnSize }) !== 'string') throw new Error('no description');
+        if (!Buffer.from(encodeEventLog(log)).equals(bytes))
+          throw new Error(`iteration ${i} (${kind}): re-encoding differs`);
+        for (const ev of log.events)
+          if (typeof describeEvent(ev, { uintnSize: log.specId.uintnSize }) !== 'string')
+            throw new Error('no description');
         bump('decode ok');
         replayEventLog(log);
         bump('replay ok');
       } catch (e) {
-        if (!(e instanceof NodeimgError)) throw new Error(`iteration ${i} (${kind}) threw a non-NodeimgError`, { cause: e });
+        if (!(e instanceof NodeimgError))
+          throw new Error(`iteration ${i} (${kind}) threw a non-NodeimgError`, { cause: e });
         bump(`error ${e.code}`);
       }
     }
     const ms = Math.round(performance.now() - started);
-    console.log(`fuzz-eventlog: ${ITERATIONS} inputs (${SEEDS.length} seed logs, ${REAL.length} real) in ${ms} ms\n${[...counts].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+    console.log(
+      `fuzz-eventlog: ${ITERATIONS} inputs (${SEEDS.length} seed logs, ${REAL.length} real) in ${ms} ms\n${[
+        ...counts,
+      ]
+        .sort()
+        .map(([k, n]) => `  ${k}: ${n}`)
+        .join('\n')}`,
+    );
     expect(counts.get('decode ok') ?? 0).toBeGreaterThan(100);
     expect(counts.get('error PARSE_TRUNCATED') ?? 0).toBeGreaterThan(100);
     expect(counts.get('error PARSE_LIMIT') ?? 0).toBeGreaterThan(100);

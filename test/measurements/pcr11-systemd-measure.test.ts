@@ -30,7 +30,8 @@ let work: string;
 let stubEnd: number;
 
 beforeAll(async () => {
-  if (!existsSync(MEASURE)) throw new Error(`${MEASURE} is missing: run scripts/setup (Debian package systemd)`);
+  if (!existsSync(MEASURE))
+    throw new Error(`${MEASURE} is missing: run scripts/setup (Debian package systemd)`);
   const root = await debRoot('systemd-boot-efi');
   stub = join(root.root, 'usr/lib/systemd/boot/efi/linuxx64.efi.stub');
   work = mkdtempSync(join(tmpdir(), 'nodeimg-pcr11-'));
@@ -44,7 +45,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 type Calc = Record<string, { phase?: string; pcr: number; hash: string }[]>;
 
 function systemdMeasure(files: Record<string, string>): Calc {
-  const args = ['calculate', '--json=short', ...BANKS.map((b) => `--bank=${b.toUpperCase()}`), ...PHASES.map((p) => `--phase=${p}`)];
+  const args = [
+    'calculate',
+    '--json=short',
+    ...BANKS.map((b) => `--bank=${b.toUpperCase()}`),
+    ...PHASES.map((p) => `--phase=${p}`),
+  ];
   for (const [name, file] of Object.entries(files)) args.push(`--${name.slice(1)}=${file}`);
   return JSON.parse(execFileSync(MEASURE, args).toString()) as Calc;
 }
@@ -68,7 +74,10 @@ async function ourPcr11(ukiPath: string): Promise<Record<string, Record<HashAlg,
       const b = new PcrBanks(BANKS);
       for (const e of s.events.filter((x) => x.pcr === 11)) b.extendDigests(11, e.digests);
       for (const w of phase.split(':').filter(Boolean)) b.extendData(11, new TextEncoder().encode(w));
-      out[phase] = Object.fromEntries(BANKS.map((a) => [a, toHex(b.value(a, 11))])) as Record<HashAlg, string>;
+      out[phase] = Object.fromEntries(BANKS.map((a) => [a, toHex(b.value(a, 11))])) as Record<
+        HashAlg,
+        string
+      >;
     }
     return out;
   });
@@ -84,7 +93,12 @@ function buildUki(contents: Record<string, Uint8Array>): { uki: string; files: R
     writeFileSync(files[name], data);
   }
   // systemd-measure skips empty files and the stub skips VirtualSize 0: objcopy cannot add an empty section
-  const placed = placeSections(stubEnd, Object.entries(files).filter(([name]) => (contents[name]?.length ?? 0) > 0).map(([name, file]) => ({ name, file, size: contents[name]?.length ?? 0 })));
+  const placed = placeSections(
+    stubEnd,
+    Object.entries(files)
+      .filter(([name]) => (contents[name]?.length ?? 0) > 0)
+      .map(([name, file]) => ({ name, file, size: contents[name]?.length ?? 0 })),
+  );
   const uki = join(dir, 'uki.efi');
   execFileSync('objcopy', objcopyArgs(placed, stub, uki));
   return { uki, files };
@@ -94,16 +108,27 @@ describe('PCR 11 (systemd-stub 252) equals systemd-measure calculate 252', () =>
   it('for random section sets and contents, four banks, with and without phases', async () => {
     const sectionSet = fc.subarray([...SECTIONS], { minLength: 1 }).filter((s) => s.includes('.linux'));
     await fc.assert(
-      fc.asyncProperty(sectionSet, fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), { minLength: SECTIONS.length, maxLength: SECTIONS.length }), async (names, datas) => {
-        const contents = Object.fromEntries(names.map((name, i) => [name, datas[i] as Uint8Array]));
-        const { uki, files } = buildUki(contents);
-        const want = systemdMeasure(files);
-        const got = await ourPcr11(uki);
-        for (const bank of BANKS) {
-          for (const row of want[bank] ?? []) expect(got[row.phase ?? ':']?.[bank], `${bank} phase ${row.phase ?? ':'} sections ${names.join(' ')}`).toBe(row.hash);
-        }
-        expect(want['sha256']).toHaveLength(PHASES.length);
-      }),
+      fc.asyncProperty(
+        sectionSet,
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), {
+          minLength: SECTIONS.length,
+          maxLength: SECTIONS.length,
+        }),
+        async (names, datas) => {
+          const contents = Object.fromEntries(names.map((name, i) => [name, datas[i] as Uint8Array]));
+          const { uki, files } = buildUki(contents);
+          const want = systemdMeasure(files);
+          const got = await ourPcr11(uki);
+          for (const bank of BANKS) {
+            for (const row of want[bank] ?? [])
+              expect(
+                got[row.phase ?? ':']?.[bank],
+                `${bank} phase ${row.phase ?? ':'} sections ${names.join(' ')}`,
+              ).toBe(row.hash);
+          }
+          expect(want['sha256']).toHaveLength(PHASES.length);
+        },
+      ),
       { numRuns: 25, seed: 252 },
     );
   });
@@ -123,7 +148,9 @@ describe('PCR 11 (systemd-stub 252) equals systemd-measure calculate 252', () =>
     for (const row of want['sha256'] ?? []) expect(got[row.phase ?? ':']?.sha256).toBe(row.hash);
     // and the bare section value equals PCR 11 as the real boots read it (test/fixtures/eventlogs)
     const { readFileSync } = await import('node:fs');
-    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as { pcrs: Record<string, string[]> };
+    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as {
+      pcrs: Record<string, string[]>;
+    };
     expect(got[':']?.sha256).toBe(real.pcrs['sha256']?.[11]);
   });
 });

@@ -21,7 +21,11 @@ beforeAll(async () => {
   for (const v of LAB_VARIANTS) {
     const record = JSON.parse(await readFile(`test/fixtures/eventlogs/${v}.pcrs.json`, 'utf8')) as Fixture;
     const log = new Uint8Array(await readFile(`test/fixtures/eventlogs/${v}.bin`));
-    fixtures.set(v, { record, log, current: (await sha256File(lab.disks[v] as string)) === record.diskSha256 });
+    fixtures.set(v, {
+      record,
+      log,
+      current: (await sha256File(lab.disks[v] as string)) === record.diskSha256,
+    });
   }
 }, 900_000);
 
@@ -29,7 +33,10 @@ describe('predicted PCRs 4, 5, 7, 8, 9, 11, 12, 13 equal recorded real boots, in
   for (const v of LAB_VARIANTS) {
     it(`${v}`, async (ctx) => {
       const f = fixtures.get(v);
-      if (!f?.current) ctx.skip(`the ${v} disk built from today's Debian packages is not the recorded one; the slow suite boots it`);
+      if (!f?.current)
+        ctx.skip(
+          `the ${v} disk built from today's Debian packages is not the recorded one; the slow suite boots it`,
+        );
       const doc = await predictLab(lab.disks[v] as string, variantSecureBoot(v));
       expect(departures(doc, f!.log, f!.record.pcrs)).toEqual([]);
       expect(doc.boot.secureBoot).toBe(variantSecureBoot(v));

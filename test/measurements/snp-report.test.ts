@@ -7,10 +7,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../image/formats/errors.js';
-import { decodeSnpReport, describeAmdSevFirmware, kernelHashes, parseOvmfHashSeed, snpDigests, SNP_REPORT_SIZE, vcpuSigForType } from '../../measurements/cvm/snp/index.js';
+import {
+  decodeSnpReport,
+  describeAmdSevFirmware,
+  kernelHashes,
+  parseOvmfHashSeed,
+  snpDigests,
+  SNP_REPORT_SIZE,
+  vcpuSigForType,
+} from '../../measurements/cvm/snp/index.js';
 import { toHexStr } from './helpers.js';
 
-const BLOB = new Uint8Array(readFileSync(new URL('../../../shared/cvm-measurement-data/dstack-fixtures/sev_snp_attestation.bin', import.meta.url)));
+const BLOB = new Uint8Array(
+  readFileSync(
+    new URL('../../../shared/cvm-measurement-data/dstack-fixtures/sev_snp_attestation.bin', import.meta.url),
+  ),
+);
 const fromHex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 describe('SEV-SNP attestation report: dstack Milan fixture', () => {
@@ -22,10 +34,14 @@ describe('SEV-SNP attestation report: dstack Milan fixture', () => {
     // report-data = ASCII "attest-test-fixture-2026", zero-padded to 64 bytes
     expect(Buffer.from(r.reportData.subarray(0, 24)).toString('latin1')).toBe('attest-test-fixture-2026');
     expect(r.reportData.subarray(24).every((b) => b === 0)).toBe(true);
-    expect(toHexStr(r.measurement)).toMatch(/^7f51e17f72a04d5422cb2c00998166536019a217376f3aa45a630e59c805a599/);
+    expect(toHexStr(r.measurement)).toMatch(
+      /^7f51e17f72a04d5422cb2c00998166536019a217376f3aa45a630e59c805a599/,
+    );
     expect(toHexStr(r.measurement)).toMatch(/f05d$/); // launch-measurements.md §4: 7f51e17f…f05d
     expect(toHexStr(r.hostData)).toBe('783f0057820acb99249af56cc3b07b4e8d80f65183167cba9cf437bb680f742f');
-    expect(toHexStr(r.chipId)).toBe('38d174589d2dff97a6d40cb9f9d90b9507c027491219083cef3ce73ed18f7289142d941ad61eabecd27d25f268c1095d665f6001358e98a4769c82734a6bb877');
+    expect(toHexStr(r.chipId)).toBe(
+      '38d174589d2dff97a6d40cb9f9d90b9507c027491219083cef3ce73ed18f7289142d941ad61eabecd27d25f268c1095d665f6001358e98a4769c82734a6bb877',
+    );
   });
 
   it('decodes the rest of a Milan version-3 report consistently', () => {
@@ -44,7 +60,9 @@ describe('SEV-SNP attestation report: dstack Milan fixture', () => {
 
   it("reproduces the hardware MEASUREMENT from dstack's published launch parameters", () => {
     const text = Buffer.from(BLOB.subarray(4 + SNP_REPORT_SIZE)).toString('latin1');
-    const outer = JSON.parse(text.slice(text.indexOf('{"os_image_hash"'), text.lastIndexOf('}') + 1)) as { sev_snp_measurement: string };
+    const outer = JSON.parse(text.slice(text.indexOf('{"os_image_hash"'), text.lastIndexOf('}') + 1)) as {
+      sev_snp_measurement: string;
+    };
     const m = JSON.parse(outer.sev_snp_measurement) as {
       ovmf_sections: { gpa: number; size: number; section_type: number }[];
       base_cmdline: string;
@@ -63,17 +81,37 @@ describe('SEV-SNP attestation report: dstack Milan fixture', () => {
       sevEsResetEip: m.sev_es_reset_eip,
       sevHashTableGpa: m.sev_hashes_table_gpa,
     });
-    const kernel = kernelHashes({ kernelSha256: fromHex(m.kernel_hash), initrdSha256: fromHex(m.initrd_hash), append: m.base_cmdline });
-    const common = { firmware, vcpuSig: vcpuSigForType(m.vcpu_type), guestFeatures: m.guest_features, ovmfHashSeed: parseOvmfHashSeed(m.ovmf_hash), kernel };
+    const kernel = kernelHashes({
+      kernelSha256: fromHex(m.kernel_hash),
+      initrdSha256: fromHex(m.initrd_hash),
+      append: m.base_cmdline,
+    });
+    const common = {
+      firmware,
+      vcpuSig: vcpuSigForType(m.vcpu_type),
+      guestFeatures: m.guest_features,
+      ovmfHashSeed: parseOvmfHashSeed(m.ovmf_hash),
+      kernel,
+    };
     const got = snpDigests({ ...common, vcpus: [1, m.vcpus, 8] });
     expect(got.digests.find((d) => d.vcpus === m.vcpus)?.digest).toEqual(r.measurement);
     expect(got.digests.filter((d) => toHexStr(d.digest) === toHexStr(r.measurement))).toHaveLength(1);
     // Parameters without the OVMF hash (or the file) leave nothing to hash the firmware pages from.
-    expect(() => snpDigests({ ...common, ovmfHashSeed: undefined, vcpus: [2] })).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no bytes to measure/) }));
+    expect(() => snpDigests({ ...common, ovmfHashSeed: undefined, vcpus: [2] })).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no bytes to measure/) }),
+    );
     // Sorting the sections by GPA (SEC_MEM 0x811000 after KERNEL_HASHES 0x810000) breaks the match:
     // the hardware takes them in file order (launch-measurements.md §1.8).
-    const sorted = describeAmdSevFirmware({ sevEsResetEip: m.sev_es_reset_eip, sevHashTableGpa: m.sev_hashes_table_gpa, sections: [...m.ovmf_sections].sort((a, b) => a.gpa - b.gpa).map((s) => ({ gpa: s.gpa, size: s.size, type: s.section_type })) });
-    expect(snpDigests({ ...common, firmware: sorted, vcpus: [m.vcpus] }).digests[0]?.digest).not.toEqual(r.measurement);
+    const sorted = describeAmdSevFirmware({
+      sevEsResetEip: m.sev_es_reset_eip,
+      sevHashTableGpa: m.sev_hashes_table_gpa,
+      sections: [...m.ovmf_sections]
+        .sort((a, b) => a.gpa - b.gpa)
+        .map((s) => ({ gpa: s.gpa, size: s.size, type: s.section_type })),
+    });
+    expect(snpDigests({ ...common, firmware: sorted, vcpus: [m.vcpus] }).digests[0]?.digest).not.toEqual(
+      r.measurement,
+    );
   });
 });
 
@@ -111,12 +149,42 @@ describe('SEV-SNP attestation report: layout', () => {
     const r = decodeSnpReport(blob, pad);
     expect(r.offset).toBe(pad);
     expect([r.version, r.guestSvn, r.vmpl, r.signatureAlgo]).toEqual([5, 7, 2, 1]);
-    expect(r.policy).toMatchObject({ abiMajor: 0x1f, abiMinor: 0x03, smtAllowed: true, debug: true, migrateMa: false });
+    expect(r.policy).toMatchObject({
+      abiMajor: 0x1f,
+      abiMinor: 0x03,
+      smtAllowed: true,
+      debug: true,
+      migrateMa: false,
+    });
     expect(r.familyId.every((x) => x === 0x11) && r.imageId.every((x) => x === 0x22)).toBe(true);
-    expect(r.currentTcb).toEqual({ raw: 0x1a_00_00_00_00_19_03_04n, fmc: 4, bootLoader: 3, tee: 0x19, snp: 0, microcode: 0x1a });
-    expect(r.platformInfo).toMatchObject({ smtEnabled: true, tsmeEnabled: false, eccEnabled: true, aliasCheckComplete: true });
-    expect(r.keyInfo).toEqual({ raw: 0b11101, authorKeyEnabled: true, maskChipKey: false, signingKey: 'none' });
-    expect([r.reportData[0], r.reportData[63], r.measurement[0], r.measurement[47], r.hostData[31], r.chipId[63]]).toEqual([0x33, 0x33, 0x44, 0x44, 0x55, 0x66]);
+    expect(r.currentTcb).toEqual({
+      raw: 0x1a_00_00_00_00_19_03_04n,
+      fmc: 4,
+      bootLoader: 3,
+      tee: 0x19,
+      snp: 0,
+      microcode: 0x1a,
+    });
+    expect(r.platformInfo).toMatchObject({
+      smtEnabled: true,
+      tsmeEnabled: false,
+      eccEnabled: true,
+      aliasCheckComplete: true,
+    });
+    expect(r.keyInfo).toEqual({
+      raw: 0b11101,
+      authorKeyEnabled: true,
+      maskChipKey: false,
+      signingKey: 'none',
+    });
+    expect([
+      r.reportData[0],
+      r.reportData[63],
+      r.measurement[0],
+      r.measurement[47],
+      r.hostData[31],
+      r.chipId[63],
+    ]).toEqual([0x33, 0x33, 0x44, 0x44, 0x55, 0x66]);
     expect(r.cpuid).toEqual({ family: 0x1a, model: 2, stepping: 0 });
     expect(r.currentVersion).toEqual({ major: 1, minor: 58, build: 9 });
     expect([r.launchMitVector, r.currentMitVector]).toEqual([0xabn, 0xcdn]);
@@ -130,10 +198,14 @@ describe('SEV-SNP attestation report: layout', () => {
     expect(() => decodeSnpReport(b, 1)).toThrow(/1184 bytes; 1183 are left/);
     const v1 = synthetic();
     v1[0] = 1;
-    expect(() => decodeSnpReport(v1)).toThrow(expect.objectContaining({ code: 'PARSE_UNSUPPORTED', offset: 0 }));
+    expect(() => decodeSnpReport(v1)).toThrow(
+      expect.objectContaining({ code: 'PARSE_UNSUPPORTED', offset: 0 }),
+    );
     const big = synthetic();
     big[0x2a0 + 48] = 1;
-    expect(() => decodeSnpReport(big)).toThrow(expect.objectContaining({ code: 'PARSE_INVALID', offset: 0x2a0 + 48 }));
+    expect(() => decodeSnpReport(big)).toThrow(
+      expect.objectContaining({ code: 'PARSE_INVALID', offset: 0x2a0 + 48 }),
+    );
     const future = synthetic();
     future[0] = 9;
     expect(decodeSnpReport(future).warnings).toEqual([expect.stringMatching(/version 9 is newer/)]);

@@ -10,11 +10,24 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseOvmfFooter } from '../../image/formats/ovmf-footer/index.js';
-import { amdLaunchDigests, firmwareLaunchDigest, kernelHashesFromBytes, loadAmdSevFirmware, parseOvmfHashSeed, snpDigests, vcpuSigForType, type AmdSevFirmware, type AmdSevMode, type VmmType } from '../../measurements/cvm/snp/index.js';
+import {
+  amdLaunchDigests,
+  firmwareLaunchDigest,
+  kernelHashesFromBytes,
+  loadAmdSevFirmware,
+  parseOvmfHashSeed,
+  snpDigests,
+  vcpuSigForType,
+  type AmdSevFirmware,
+  type AmdSevMode,
+  type VmmType,
+} from '../../measurements/cvm/snp/index.js';
 import { run } from '../helpers/cli.js';
 
 // NODEIMG_SNP_VECTORS points at another vectors.json of the same kinds (e.g. held-back vectors).
-const VECTORS = process.env['NODEIMG_SNP_VECTORS'] ?? fileURLToPath(new URL('../../../shared/vectors/snp/vectors.json', import.meta.url));
+const VECTORS =
+  process.env['NODEIMG_SNP_VECTORS'] ??
+  fileURLToPath(new URL('../../../shared/vectors/snp/vectors.json', import.meta.url));
 const ROOT = dirname(VECTORS);
 
 interface FirmwareInfo {
@@ -48,7 +61,11 @@ interface Vector {
   intermediate?: Record<string, string>;
   cli?: string;
 }
-const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as { firmwares: Record<string, FirmwareInfo>; inputs: Record<string, { path: string; size: number; sha256: string }>; vectors: Vector[] };
+const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as {
+  firmwares: Record<string, FirmwareInfo>;
+  inputs: Record<string, { path: string; size: number; sha256: string }>;
+  vectors: Vector[];
+};
 
 /**
  * Paths are relative to vectors.json (launch-measurements.md §4). The `svsm` paths of the
@@ -82,7 +99,8 @@ function firmware(name: string): AmdSevFirmware {
   return fw;
 }
 
-const vcpuSig = (v: Vector): number | undefined => (v.vcpu_sig ? int(v.vcpu_sig) : v.vcpu_type ? vcpuSigForType(v.vcpu_type) : undefined);
+const vcpuSig = (v: Vector): number | undefined =>
+  v.vcpu_sig ? int(v.vcpu_sig) : v.vcpu_type ? vcpuSigForType(v.vcpu_type) : undefined;
 
 describe('SNP vectors: firmware and inputs', () => {
   it.each(Object.entries(vectors.firmwares))('%s: footer table, SEV metadata, OVMF hash', (name, info) => {
@@ -109,7 +127,13 @@ describe('SNP vectors: firmware and inputs', () => {
 
 describe('SNP vectors: library', () => {
   it.each(vectors.vectors.map((v) => [v.id, v] as const))('%s', (_id, v) => {
-    const kernel = v.kernel ? kernelHashesFromBytes({ kernel: bytes(v.kernel), initrd: v.initrd ? bytes(v.initrd) : undefined, append: v.append ?? undefined }) : undefined;
+    const kernel = v.kernel
+      ? kernelHashesFromBytes({
+          kernel: bytes(v.kernel),
+          initrd: v.initrd ? bytes(v.initrd) : undefined,
+          append: v.append ?? undefined,
+        })
+      : undefined;
     const r = amdLaunchDigests({
       mode: v.mode,
       firmware: firmware(v.firmware),
@@ -131,21 +155,43 @@ describe('SNP vectors: library', () => {
     if (i['sev_hash_table_hex']) expect(hex(r.sevHashTable)).toBe(i['sev_hash_table_hex']);
     if (i['vmsa_bsp_sha384']) expect(hex(r.vmsaBspSha384)).toBe(i['vmsa_bsp_sha384']);
     if (i['vmsa_ap_sha384']) expect(hex(r.vmsaApSha384)).toBe(i['vmsa_ap_sha384']);
-    if (v.mode === 'snp' && !v.snp_ovmf_hash_seed) expect(hex(r.ovmfHash)).toBe(vectors.firmwares[v.firmware]?.snp_ovmf_hash);
+    if (v.mode === 'snp' && !v.snp_ovmf_hash_seed)
+      expect(hex(r.ovmfHash)).toBe(vectors.firmwares[v.firmware]?.snp_ovmf_hash);
   });
 
   it('tabulates many vCPU counts in one call, equal to one call per count', () => {
     // Group the SNP vectors that differ only in the vCPU count; one snpDigests call must give all.
     const groups = new Map<string, Vector[]>();
     for (const v of vectors.vectors.filter((x) => x.mode === 'snp' && !x.snp_ovmf_hash_seed)) {
-      const key = JSON.stringify([v.firmware, vcpuSig(v), v.vmm_type, v.guest_features, v.kernel, v.initrd, v.append ?? '']);
+      const key = JSON.stringify([
+        v.firmware,
+        vcpuSig(v),
+        v.vmm_type,
+        v.guest_features,
+        v.kernel,
+        v.initrd,
+        v.append ?? '',
+      ]);
       groups.set(key, [...(groups.get(key) ?? []), v]);
     }
     let checked = 0;
     for (const group of groups.values()) {
       const v0 = group[0] as Vector;
-      const kernel = v0.kernel ? kernelHashesFromBytes({ kernel: bytes(v0.kernel), initrd: v0.initrd ? bytes(v0.initrd) : undefined, append: v0.append ?? undefined }) : undefined;
-      const r = snpDigests({ firmware: firmware(v0.firmware), vcpus: Array.from({ length: 64 }, (_, k) => k + 1), vmmType: v0.vmm_type, vcpuSig: vcpuSig(v0), guestFeatures: v0.guest_features ? int(v0.guest_features) : undefined, kernel });
+      const kernel = v0.kernel
+        ? kernelHashesFromBytes({
+            kernel: bytes(v0.kernel),
+            initrd: v0.initrd ? bytes(v0.initrd) : undefined,
+            append: v0.append ?? undefined,
+          })
+        : undefined;
+      const r = snpDigests({
+        firmware: firmware(v0.firmware),
+        vcpus: Array.from({ length: 64 }, (_, k) => k + 1),
+        vmmType: v0.vmm_type,
+        vcpuSig: vcpuSig(v0),
+        guestFeatures: v0.guest_features ? int(v0.guest_features) : undefined,
+        kernel,
+      });
       expect(r.digests.map((d) => d.vcpus)).toEqual(Array.from({ length: 64 }, (_, k) => k + 1));
       for (const v of group) {
         expect(hex(r.digests[(v.vcpus as number) - 1]?.digest), v.id).toBe(v.expected);
@@ -156,7 +202,10 @@ describe('SNP vectors: library', () => {
   });
 
   it('reports vector paths that only resolve from a parent folder', () => {
-    if (repaired.size > 0) console.warn(`snp vectors: paths not relative to ${ROOT}: ${[...repaired].map(([p, r]) => `${p} -> ${r}`).join(', ')}`);
+    if (repaired.size > 0)
+      console.warn(
+        `snp vectors: paths not relative to ${ROOT}: ${[...repaired].map(([p, r]) => `${p} -> ${r}`).join(', ')}`,
+      );
     expect([...repaired.keys()].every((p) => vectors.vectors.some((v) => v.svsm === p))).toBe(true);
   });
 });
@@ -170,7 +219,8 @@ function cliArgs(v: Vector): string[] {
     expect(words.shift()).toBe('sev-snp-measure');
     for (const w of words) {
       const m = /^(--[\w-]+)=(.*)$/s.exec(w);
-      if (m) args.push(m[1] as string, PATHS.has(m[1] as string) ? inputPath(m[2] as string) : (m[2] as string));
+      if (m)
+        args.push(m[1] as string, PATHS.has(m[1] as string) ? inputPath(m[2] as string) : (m[2] as string));
       else args.push(w);
     }
     return args;
@@ -197,7 +247,11 @@ describe('SNP vectors: nodeimg launch-digest', () => {
     expect(text.stdout).toBe(`${v.expected}\n`);
     const json = await run([...args, '--json']);
     expect(json.code, json.stderr).toBe(0);
-    const doc = JSON.parse(json.stdout) as { digests: { digest: string }[]; intermediate: Record<string, string | null>; parameters: { kernel: Record<string, string> | null } };
+    const doc = JSON.parse(json.stdout) as {
+      digests: { digest: string }[];
+      intermediate: Record<string, string | null>;
+      parameters: { kernel: Record<string, string> | null };
+    };
     expect(doc.digests.map((d) => d.digest)).toEqual([v.expected]);
     const i = v.intermediate ?? {};
     if (i['sev_hash_table_hex']) expect(doc.intermediate['sevHashTable']).toBe(i['sev_hash_table_hex']);

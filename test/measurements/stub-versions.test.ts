@@ -34,7 +34,12 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const measure = (stubVersion: number, extra: { profile?: number; secureBoot?: boolean } = {}) =>
-  measureFile(disk, { banks: ['sha256'], secureBoot: extra.secureBoot ?? false, stubVersion, ...(extra.profile ? { profile: extra.profile } : {}) });
+  measureFile(disk, {
+    banks: ['sha256'],
+    secureBoot: extra.secureBoot ?? false,
+    stubVersion,
+    ...(extra.profile ? { profile: extra.profile } : {}),
+  });
 
 const sha256 = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -55,17 +60,25 @@ describe('systemd-stub versions', () => {
 
   it('252-257 load the kernel with LoadImage (PCR 4 event with Secure Boot off), 258 does not', async () => {
     for (const v of [252, 255, 257]) {
-      const apps = (await measure(v)).prediction.events.filter((e) => e.type === EV.EFI_BOOT_SERVICES_APPLICATION);
-      expect(apps.map((a) => a.description)).toEqual([expect.stringContaining('BOOTX64.EFI'), expect.stringContaining('.linux')]);
+      const apps = (await measure(v)).prediction.events.filter(
+        (e) => e.type === EV.EFI_BOOT_SERVICES_APPLICATION,
+      );
+      expect(apps.map((a) => a.description)).toEqual([
+        expect.stringContaining('BOOTX64.EFI'),
+        expect.stringContaining('.linux'),
+      ]);
     }
-    const apps258 = (await measure(258)).prediction.events.filter((e) => e.type === EV.EFI_BOOT_SERVICES_APPLICATION);
+    const apps258 = (await measure(258)).prediction.events.filter(
+      (e) => e.type === EV.EFI_BOOT_SERVICES_APPLICATION,
+    );
     expect(apps258).toHaveLength(1);
   });
 
   it('the initrd handed to the kernel: .initrd alone up to 256, + the os-release cpio from 257', async () => {
     const initrd = section('.initrd');
     const osrel = section('.osrel');
-    const pcr9initrd = async (v: number) => hex((await measure(v)).prediction.events.filter((e) => e.pcr === 9)[1]?.digests.sha256);
+    const pcr9initrd = async (v: number) =>
+      hex((await measure(v)).prediction.events.filter((e) => e.pcr === 9)[1]?.digests.sha256);
     expect(await pcr9initrd(252)).toBe(sha256(initrd));
     expect(await pcr9initrd(256)).toBe(sha256(initrd));
     const pad = new Uint8Array((4 - (initrd.length % 4)) % 4);
@@ -74,7 +87,13 @@ describe('systemd-stub versions', () => {
   });
 
   it('the PCR 11 section set follows the version table', async () => {
-    const names = async (v: number) => [...new Set((await measure(v)).prediction.events.filter((e) => e.pcr === 11).map((e) => e.description.split(' ').pop()))];
+    const names = async (v: number) => [
+      ...new Set(
+        (await measure(v)).prediction.events
+          .filter((e) => e.pcr === 11)
+          .map((e) => e.description.split(' ').pop()),
+      ),
+    ];
     // the lab UKI has .sbat from the stub: measured from 254 on, not by 252/253
     expect(await names(252)).toEqual(['.linux', '.osrel', '.cmdline', '.initrd']);
     expect(await names(254)).toEqual(['.linux', '.osrel', '.cmdline', '.initrd', '.sbat']);
@@ -90,20 +109,50 @@ describe('systemd-stub versions', () => {
 describe('section lookup rules', () => {
   const h = (index: number, name: string, virtualSize = 10) => ({ index, name, virtualSize });
   it('252-256: prefix match, the last header wins; 257+: exact name, the first wins', () => {
-    const headers = [h(0, '.text'), h(1, '.linux'), h(2, '.linuxx'), h(3, '.initrd', 0), h(4, '.osrel'), h(5, '.osrel')];
+    const headers = [
+      h(0, '.text'),
+      h(1, '.linux'),
+      h(2, '.linuxx'),
+      h(3, '.initrd', 0),
+      h(4, '.osrel'),
+      h(5, '.osrel'),
+    ];
     const v252 = selectMeasuredSections(headers, sectionRuleFor(252)!);
-    expect(v252.map((s) => [s.name, s.header.index])).toEqual([['.linux', 2], ['.osrel', 5]]);
+    expect(v252.map((s) => [s.name, s.header.index])).toEqual([
+      ['.linux', 2],
+      ['.osrel', 5],
+    ]);
     const v257 = selectMeasuredSections(headers, sectionRuleFor(257)!);
-    expect(v257.map((s) => [s.name, s.header.index])).toEqual([['.linux', 1], ['.osrel', 4]]);
+    expect(v257.map((s) => [s.name, s.header.index])).toEqual([
+      ['.linux', 1],
+      ['.osrel', 4],
+    ]);
   });
 
   it('257 profiles override the base sections; .dtbauto only on a matching machine', () => {
-    const headers = [h(0, '.linux'), h(1, '.cmdline'), h(2, '.dtbauto'), h(3, '.profile'), h(4, '.profile'), h(5, '.cmdline')];
+    const headers = [
+      h(0, '.linux'),
+      h(1, '.cmdline'),
+      h(2, '.dtbauto'),
+      h(3, '.profile'),
+      h(4, '.profile'),
+      h(5, '.cmdline'),
+    ];
     const p0 = selectMeasuredSections(headers, sectionRuleFor(257)!, { profile: 0 });
-    expect(p0.map((s) => [s.name, s.header.index])).toEqual([['.linux', 0], ['.cmdline', 1], ['.profile', 3]]);
+    expect(p0.map((s) => [s.name, s.header.index])).toEqual([
+      ['.linux', 0],
+      ['.cmdline', 1],
+      ['.profile', 3],
+    ]);
     const p1 = selectMeasuredSections(headers, sectionRuleFor(257)!, { profile: 1 });
-    expect(p1.map((s) => [s.name, s.header.index])).toEqual([['.linux', 0], ['.cmdline', 5], ['.profile', 4]]);
-    const dt = selectMeasuredSections(headers, sectionRuleFor(257)!, { matchingConditional: new Set(['.dtbauto']) });
+    expect(p1.map((s) => [s.name, s.header.index])).toEqual([
+      ['.linux', 0],
+      ['.cmdline', 5],
+      ['.profile', 4],
+    ]);
+    const dt = selectMeasuredSections(headers, sectionRuleFor(257)!, {
+      matchingConditional: new Set(['.dtbauto']),
+    });
     expect(dt.map((s) => s.name)).toContain('.dtbauto');
   });
 });

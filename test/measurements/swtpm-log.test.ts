@@ -45,7 +45,9 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
     const startup = log.records.find((r) => r.kind === 'tpm-cmd' && wireHeader(r.bytes)?.code === 0x144);
     expect(startup?.line).toBe(45);
     expect(hex(startup?.bytes ?? new Uint8Array())).toBe('80010000000c000001440000');
-    const extendsSeen = log.records.filter((r) => r.kind === 'tpm-cmd' && wireHeader(r.bytes)?.code === 0x182);
+    const extendsSeen = log.records.filter(
+      (r) => r.kind === 'tpm-cmd' && wireHeader(r.bytes)?.code === 0x182,
+    );
     expect(extendsSeen.map((r) => [r.line, r.bytes.length])).toEqual([
       [88, 203],
       [133, 203],
@@ -63,7 +65,8 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
     expect(tpm.length).toBe(2 * 255);
     for (const r of tpm) {
       const h = wireHeader(r.bytes);
-      if (h === undefined) expect(r.bytes[0]).toBe(0x00); // the TPM 1.2 probe (tag 0x00C1/0x00C4)
+      if (h === undefined)
+        expect(r.bytes[0]).toBe(0x00); // the TPM 1.2 probe (tag 0x00C1/0x00C4)
       else expect({ line: r.line, size: h.size }).toEqual({ line: r.line, size: r.bytes.length });
     }
   });
@@ -75,11 +78,14 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
       const cut = Math.floor(rng() * HEAD.length);
       const part = parseSwtpmLog(HEAD.slice(0, cut), { partial: true });
       expect(part.records.length).toBeLessThanOrEqual(full.records.length);
-      part.records.forEach((r, k) => expect(hex(r.bytes)).toBe(hex(full.records[k]?.bytes ?? new Uint8Array())));
+      part.records.forEach((r, k) =>
+        expect(hex(r.bytes)).toBe(hex(full.records[k]?.bytes ?? new Uint8Array())),
+      );
       expect(part.consumed).toBeLessThanOrEqual(cut);
       // what is consumed parses strictly to the same records
       expect(parseSwtpmLog(HEAD.slice(0, part.consumed)).records.length).toBe(part.records.length);
-      if (cut < HEAD.length && part.records.length < full.records.length) expect(part.pending || part.consumed === cut).toBe(true);
+      if (cut < HEAD.length && part.records.length < full.records.length)
+        expect(part.pending || part.consumed === cut).toBe(true);
     }
   });
 
@@ -87,11 +93,11 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
     const whole = parseSwtpmLog(FULL);
     const rng = prngFn(99);
     for (let round = 0; round < 5; round++) {
-      const records: typeof whole.records[number][] = [];
+      const records: (typeof whole.records)[number][] = [];
       let tail = '';
       let offset = 0;
       let lines = 0;
-      for (let at = 0; at < FULL.length; ) {
+      for (let at = 0; at < FULL.length;) {
         const next = Math.min(FULL.length, at + 1 + Math.floor(rng() * 3000));
         const buf = tail + FULL.slice(at, next);
         at = next;
@@ -103,7 +109,9 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
       }
       expect(tail).toBe('');
       expect(lines).toBe(whole.lines);
-      expect(records.map((r) => [r.kind, r.line, r.offset, hex(r.bytes)])).toEqual(whole.records.map((r) => [r.kind, r.line, r.offset, hex(r.bytes)]));
+      expect(records.map((r) => [r.kind, r.line, r.offset, hex(r.bytes)])).toEqual(
+        whole.records.map((r) => [r.kind, r.line, r.offset, hex(r.bytes)]),
+      );
     }
     // errors of a continuation name the line and byte of the whole log
     const e = error(() => parseSwtpmLog(' 00 \n', { startLine: 41, startOffset: 1000 }));
@@ -112,10 +120,22 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
 
   it('accepts CRLF line ends, bytes as well as text, and an empty log', () => {
     const crlf = parseSwtpmLog(HEAD.replace(/\n/g, '\r\n'));
-    expect(crlf.records.map((r) => hex(r.bytes))).toEqual(parseSwtpmLog(HEAD).records.map((r) => hex(r.bytes)));
-    expect(parseSwtpmLog(new Uint8Array(Buffer.from(HEAD, 'latin1'))).records.length).toBe(parseSwtpmLog(HEAD).records.length);
+    expect(crlf.records.map((r) => hex(r.bytes))).toEqual(
+      parseSwtpmLog(HEAD).records.map((r) => hex(r.bytes)),
+    );
+    expect(parseSwtpmLog(new Uint8Array(Buffer.from(HEAD, 'latin1'))).records.length).toBe(
+      parseSwtpmLog(HEAD).records.length,
+    );
     const empty: SwtpmLog = parseSwtpmLog('');
-    expect(empty).toEqual({ records: [], notes: [], noteCount: 0, lines: 0, consumedLines: 0, consumed: 0, pending: false });
+    expect(empty).toEqual({
+      records: [],
+      notes: [],
+      noteCount: 0,
+      lines: 0,
+      consumedLines: 0,
+      consumed: 0,
+      pending: false,
+    });
   });
 
   it('writes what it reads: the test helper formats records exactly as swtpm does', () => {
@@ -126,7 +146,11 @@ describe('parseSwtpmLog on real swtpm 0.7.1 logs', () => {
 });
 
 describe('parseSwtpmLog on hostile input', () => {
-  const base = logText([...powerOn(), tpmCmd.extend(4, [['sha256', new Uint8Array(32).fill(1)]]), tpmRsp.okSession()]);
+  const base = logText([
+    ...powerOn(),
+    tpmCmd.extend(4, [['sha256', new Uint8Array(32).fill(1)]]),
+    tpmRsp.okSession(),
+  ]);
   const lines = base.split('\n');
 
   it('hex bytes without a header: PARSE_INVALID naming the line', () => {
@@ -192,7 +216,18 @@ describe('parseSwtpmLog on hostile input', () => {
   it('mutated logs end in a result or a NodeimgError, parse and replay alike, and never hang', () => {
     const rng = prngFn(1234);
     const seedLines = HEAD.split('\n');
-    const junk = ['', ' ', ' 0', ' 00 ', ' ZZ ', ' SWTPM_IO_Read: length 3', ' Ctrl Rsp: length 0', ' SWTPM_IO_Write: length 99', '\u00ff\u0000', ' 80 02 FF FF FF FF 00 00 01 82 '];
+    const junk = [
+      '',
+      ' ',
+      ' 0',
+      ' 00 ',
+      ' ZZ ',
+      ' SWTPM_IO_Read: length 3',
+      ' Ctrl Rsp: length 0',
+      ' SWTPM_IO_Write: length 99',
+      '\u00ff\u0000',
+      ' 80 02 FF FF FF FF 00 00 01 82 ',
+    ];
     let ok = 0;
     for (let i = 0; i < 1500; i++) {
       const l = [...seedLines];
@@ -202,7 +237,13 @@ describe('parseSwtpmLog on hostile input', () => {
         const op = rng();
         if (op < 0.3) l.splice(at, 1);
         else if (op < 0.6) l.splice(at, 0, junk[Math.floor(rng() * junk.length)] as string);
-        else if (op < 0.8) l[at] = (l[at] ?? '').replace(/[0-9A-F]{2}/, () => Math.floor(rng() * 256).toString(16).toUpperCase().padStart(2, '0'));
+        else if (op < 0.8)
+          l[at] = (l[at] ?? '').replace(/[0-9A-F]{2}/, () =>
+            Math.floor(rng() * 256)
+              .toString(16)
+              .toUpperCase()
+              .padStart(2, '0'),
+          );
         else l[at] = (l[at] ?? '').slice(0, Math.floor(rng() * (l[at] ?? '').length));
       }
       const text = l.join('\n');

@@ -9,7 +9,15 @@ import { decodeEventLog } from '../../measurements/eventlog/decode.js';
 import { encodeEventLog } from '../../measurements/eventlog/encode.js';
 import { buildSpecIdEvent } from '../../measurements/eventlog/spec-id.js';
 import { EV, type EventRecord } from '../../measurements/eventlog/types.js';
-import { RTMR_LAYOUTS, composeRtmrs, directBootEvents, modelAcpiBlobs, replayCcel, withLayout, type CcEvent } from '../../measurements/cvm/tdx/index.js';
+import {
+  RTMR_LAYOUTS,
+  composeRtmrs,
+  directBootEvents,
+  modelAcpiBlobs,
+  replayCcel,
+  withLayout,
+  type CcEvent,
+} from '../../measurements/cvm/tdx/index.js';
 
 const V = new URL('../../../shared/vectors/tdx/', import.meta.url);
 const file = (p: string) => new Uint8Array(readFileSync(new URL(p, V)));
@@ -18,11 +26,26 @@ const SID = '../../cvm-measurement-data/firmware/debian-sid-ovmf-inteltdx_2026.0
 function ccel(events: readonly CcEvent[], records: EventRecord[] = []): Uint8Array {
   const specId = buildSpecIdEvent(['sha384']);
   const body: EventRecord[] = [
-    { pcr: 1, untrustedType: EV.NO_ACTION, claimedDigests: { sha384: new Uint8Array(48) }, data: new TextEncoder().encode('synthetic NO_ACTION') },
-    ...events.map((e) => ({ pcr: e.rtmr + 1, untrustedType: e.type, claimedDigests: { sha384: e.digest }, data: e.data ?? new Uint8Array(0) })),
+    {
+      pcr: 1,
+      untrustedType: EV.NO_ACTION,
+      claimedDigests: { sha384: new Uint8Array(48) },
+      data: new TextEncoder().encode('synthetic NO_ACTION'),
+    },
+    ...events.map((e) => ({
+      pcr: e.rtmr + 1,
+      untrustedType: e.type,
+      claimedDigests: { sha384: e.digest },
+      data: e.data ?? new Uint8Array(0),
+    })),
     ...records,
   ];
-  return encodeEventLog({ headerPcr: 1, specId, events: body, trailing: { bytes: new Uint8Array(512).fill(0xff) } });
+  return encodeEventLog({
+    headerPcr: 1,
+    specId,
+    events: body,
+    trailing: { bytes: new Uint8Array(512).fill(0xff) },
+  });
 }
 
 async function predicted(): Promise<CcEvent[]> {
@@ -53,10 +76,15 @@ describe('CCEL replay', () => {
   });
 
   it('extends RTMR3 for MR index 4 and refuses MR index 0 or 5', () => {
-    const app = { untrustedType: EV.IPL, claimedDigests: { sha384: new Uint8Array(48).fill(7) }, data: new Uint8Array(0) };
+    const app = {
+      untrustedType: EV.IPL,
+      claimedDigests: { sha384: new Uint8Array(48).fill(7) },
+      data: new Uint8Array(0),
+    };
     const r = replayCcel(decodeEventLog(ccel([], [{ pcr: 4, ...app }])));
     expect(r.rtmrs[3]).not.toEqual(new Uint8Array(48));
-    for (const pcr of [0, 5]) expect(() => replayCcel(decodeEventLog(ccel([], [{ pcr, ...app }])))).toThrow(/MR index/);
+    for (const pcr of [0, 5])
+      expect(() => replayCcel(decodeEventLog(ccel([], [{ pcr, ...app }])))).toThrow(/MR index/);
   });
 
   it('refuses a log without a sha384 bank', () => {

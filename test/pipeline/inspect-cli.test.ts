@@ -22,18 +22,24 @@ describe('nodeimg inspect', () => {
     expect(report.disk?.partitions).toHaveLength(1);
     expect(report.disk?.partitions[0]?.typeName).toBe('EFI System');
     const paths = report.filesystems[0]?.files.map((f) => f.path);
-    expect(paths).toEqual(expect.arrayContaining(['/EFI/BOOT/BOOTX64.EFI', '/EFI/Linux/lab.efi', '/loader/loader.conf']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['/EFI/BOOT/BOOTX64.EFI', '/EFI/Linux/lab.efi', '/loader/loader.conf']),
+    );
     const [boot, uki] = report.efiBinaries;
     expect(boot?.systemd?.kind).toBe('systemd-boot');
     expect(uki?.systemd?.kind).toBe('systemd-stub');
     expect(uki?.kernel?.source).toBe('.linux');
     expect(uki?.uki?.cmdline).toBe('console=ttyS0 quiet panic=-1');
     expect(uki?.signatures[0]?.certificates[0]?.subject).toContain('SnakeOil');
-    expect(uki?.sections.map((s) => s.name)).toEqual(expect.arrayContaining(['.linux', '.initrd', '.cmdline', '.osrel']));
+    expect(uki?.sections.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['.linux', '.initrd', '.cmdline', '.osrel']),
+    );
   });
 
   it('gives the same Authenticode for the UKI whether read from the disk or as a file', async () => {
-    const fromDisk = JSON.parse((await run(['inspect', '--json', lab.disks['direct'] as string])).stdout) as InspectReport;
+    const fromDisk = JSON.parse(
+      (await run(['inspect', '--json', lab.disks['direct'] as string])).stdout,
+    ) as InspectReport;
     const fromFile = JSON.parse((await run(['inspect', '--json', lab.uki])).stdout) as InspectReport;
     expect(fromFile.input.kind).toBe('pe');
     expect(fromDisk.efiBinaries[0]?.authenticode).toEqual(fromFile.efiBinaries[0]?.authenticode);

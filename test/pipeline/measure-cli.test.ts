@@ -38,10 +38,29 @@ describe('nodeimg measure', () => {
   it('writes a schema-valid document, the same bytes every time, and a log that replays to it', async () => {
     const out = join(dir, 'm.json');
     const log = join(dir, 'm.bin');
-    const a = await run(['measure', lab.disks['sdboot-sb'] as string, '--vars', VARS_SB, '-o', out, '--eventlog', log, '--phases', 'enter-initrd']);
+    const a = await run([
+      'measure',
+      lab.disks['sdboot-sb'] as string,
+      '--vars',
+      VARS_SB,
+      '-o',
+      out,
+      '--eventlog',
+      log,
+      '--phases',
+      'enter-initrd',
+    ]);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/systemd-boot starts the UKI, Secure Boot on/);
-    const b = await run(['measure', lab.disks['sdboot-sb'] as string, '--vars', VARS_SB, '--json', '--phases', 'enter-initrd']);
+    const b = await run([
+      'measure',
+      lab.disks['sdboot-sb'] as string,
+      '--vars',
+      VARS_SB,
+      '--json',
+      '--phases',
+      'enter-initrd',
+    ]);
     expect(b.stdout).toBe(readFileSync(out, 'utf8'));
     const doc = JSON.parse(b.stdout) as MeasurementsDocument;
     assertMeasurementsDocument(doc);
@@ -51,20 +70,48 @@ describe('nodeimg measure', () => {
     expect(doc.pcr11Phases[0]?.phase).toBe('enter-initrd');
     const replay = replayEventLog(decodeEventLog(new Uint8Array(readFileSync(log))));
     for (const [pcr, p] of Object.entries(doc.pcrs)) {
-      for (const bank of doc.banks) expect(toHex(replay.pcrs[bank]?.get(Number(pcr)) as Uint8Array)).toBe(p.expected[bank]);
+      for (const bank of doc.banks)
+        expect(toHex(replay.pcrs[bank]?.get(Number(pcr)) as Uint8Array)).toBe(p.expected[bank]);
     }
   });
 
   it("exports Constellation's ImageMeasurementsV2 with its enforce table", async () => {
     const out = join(dir, 'constellation.json');
-    const r = await run(['measure', lab.disks['direct'] as string, '--constellation', out, '--csp', 'QEMU', '--attestation-variant', 'qemu-vtpm', '--image-version', 'v1.2.3', '--ref', '-', '--stream', 'stable']);
+    const r = await run([
+      'measure',
+      lab.disks['direct'] as string,
+      '--constellation',
+      out,
+      '--csp',
+      'QEMU',
+      '--attestation-variant',
+      'qemu-vtpm',
+      '--image-version',
+      'v1.2.3',
+      '--ref',
+      '-',
+      '--stream',
+      'stable',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const c = JSON.parse(readFileSync(out, 'utf8')) as { version: string; list: { csp: string; measurements: Record<string, { expected: string; warnOnly: boolean }> }[] };
+    const c = JSON.parse(readFileSync(out, 'utf8')) as {
+      version: string;
+      list: { csp: string; measurements: Record<string, { expected: string; warnOnly: boolean }> }[];
+    };
     expect(c.version).toBe('v1.2.3');
     const m = c.list[0]?.measurements ?? {};
     // Go's encoder sorts map keys as strings
     const text = readFileSync(out, 'utf8');
-    expect([...text.matchAll(/"(\d+)":{"expected"/g)].map((x) => x[1])).toEqual(['11', '12', '13', '15', '4', '5', '8', '9']);
+    expect([...text.matchAll(/"(\d+)":{"expected"/g)].map((x) => x[1])).toEqual([
+      '11',
+      '12',
+      '13',
+      '15',
+      '4',
+      '5',
+      '8',
+      '9',
+    ]);
     expect(text.endsWith('}\n')).toBe(true);
     for (const p of ['4', '8', '9', '11', '12', '13', '15']) expect(m[p]?.warnOnly).toBe(false);
     expect(m['5']?.warnOnly).toBe(true);
@@ -73,10 +120,20 @@ describe('nodeimg measure', () => {
   });
 
   it('takes PCRs 0-3 and 6 from a recorded platform log and never guesses them otherwise', async () => {
-    const r = await run(['measure', lab.disks['direct'] as string, '--vars', VARS, '--platform-log', 'test/fixtures/eventlogs/direct.bin', '--json']);
+    const r = await run([
+      'measure',
+      lab.disks['direct'] as string,
+      '--vars',
+      VARS,
+      '--platform-log',
+      'test/fixtures/eventlogs/direct.bin',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as MeasurementsDocument;
-    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as { pcrs: Record<string, string[]> };
+    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as {
+      pcrs: Record<string, string[]>;
+    };
     for (const pcr of [0, 1, 2, 3, 6]) {
       expect(doc.pcrs[String(pcr)]?.origin).toBe('platform');
       expect(doc.pcrs[String(pcr)]?.expected.sha256).toBe(real.pcrs['sha256']?.[pcr]);
@@ -86,15 +143,37 @@ describe('nodeimg measure', () => {
 
   it('takes PCRs 0-3 and 6 from observed platform values (boot-check --platform-out)', async () => {
     // the recorded boot's PCR values, in the lab fixture form {"pcrs": {"sha256": [...]}}
-    const r = await run(['measure', lab.disks['direct'] as string, '--platform-values', 'test/fixtures/eventlogs/direct.pcrs.json', '--json']);
+    const r = await run([
+      'measure',
+      lab.disks['direct'] as string,
+      '--platform-values',
+      'test/fixtures/eventlogs/direct.pcrs.json',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as MeasurementsDocument;
-    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as { pcrs: Record<string, string[]> };
-    for (const pcr of [0, 1, 2, 3, 6]) expect(doc.pcrs[String(pcr)]?.expected.sha384).toBe(real.pcrs['sha384']?.[pcr]);
+    const real = JSON.parse(readFileSync('test/fixtures/eventlogs/direct.pcrs.json', 'utf8')) as {
+      pcrs: Record<string, string[]>;
+    };
+    for (const pcr of [0, 1, 2, 3, 6])
+      expect(doc.pcrs[String(pcr)]?.expected.sha384).toBe(real.pcrs['sha384']?.[pcr]);
     const partial = join(dir, 'partial.json');
     writeFileSync(partial, JSON.stringify({ sha256: { '0': '00'.repeat(32) } }));
-    expect((await run(['measure', lab.disks['direct'] as string, '--platform-values', partial])).code).toBe(2);
-    expect((await run(['measure', lab.disks['direct'] as string, '--platform-values', partial, '--platform-log', 'test/fixtures/eventlogs/direct.bin'])).code).toBe(2);
+    expect((await run(['measure', lab.disks['direct'] as string, '--platform-values', partial])).code).toBe(
+      2,
+    );
+    expect(
+      (
+        await run([
+          'measure',
+          lab.disks['direct'] as string,
+          '--platform-values',
+          partial,
+          '--platform-log',
+          'test/fixtures/eventlogs/direct.bin',
+        ])
+      ).code,
+    ).toBe(2);
   });
 
   it('refuses a Secure Boot prediction for an image the db does not allow', async () => {
@@ -106,7 +185,9 @@ describe('nodeimg measure', () => {
   it('names the behaviour it assumes for an unknown systemd-stub version', async () => {
     const r = await run(['measure', patchedUki('systemd-stub 252', 'systemd-stub 999'), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/systemd-stub 999 is outside the versions nodeimg knows \(250-258\): assuming the behaviour of 258/);
+    expect(r.stderr).toMatch(
+      /systemd-stub 999 is outside the versions nodeimg knows \(250-258\): assuming the behaviour of 258/,
+    );
     const doc = JSON.parse(r.stdout) as MeasurementsDocument;
     expect(doc.warnings.join('\n')).toMatch(/assuming the behaviour of 258/);
   });
@@ -121,13 +202,31 @@ describe('nodeimg measure', () => {
 
   it('gives clear errors for a disk without ESP, a UKI without .linux and a corrupt platform log', async () => {
     const noEsp = join(dir, 'no-esp.img');
-    writeFileSync(noEsp, buildGpt({ blockSize: 512, totalLbas: 4096, diskGuid: '11111111-2222-3333-4444-555555555555', partitions: [{ type: '0fc63daf-8483-4772-8e79-3d69d8477de4', uuid: '11111111-2222-3333-4444-666666666666', first: 2048, last: 4000 }] }));
+    writeFileSync(
+      noEsp,
+      buildGpt({
+        blockSize: 512,
+        totalLbas: 4096,
+        diskGuid: '11111111-2222-3333-4444-555555555555',
+        partitions: [
+          {
+            type: '0fc63daf-8483-4772-8e79-3d69d8477de4',
+            uuid: '11111111-2222-3333-4444-666666666666',
+            first: 2048,
+            last: 4000,
+          },
+        ],
+      }),
+    );
     const a = await run(['measure', noEsp]);
     expect(a.code).toBe(3);
     expect(a.stderr).toMatch(/no EFI system partition/);
 
     const { debPackage } = await import('../helpers/debs.js');
-    const stub = join((await debPackage('systemd-boot-efi')).root, 'usr/lib/systemd/boot/efi/linuxx64.efi.stub');
+    const stub = join(
+      (await debPackage('systemd-boot-efi')).root,
+      'usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    );
     const b = await run(['measure', stub]);
     expect(b.code).toBe(3);
     expect(b.stderr).toMatch(/no \.linux section/);

@@ -11,7 +11,9 @@ const dir = join(import.meta.dirname, '..', '..', 'pipeline', 'schema');
 
 describe('JSON schemas', () => {
   it('the generated validators are up to date with the schema files', () => {
-    expect(() => execFileSync(process.execPath, ['scripts/gen-validators.mjs', '--check'], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, ['scripts/gen-validators.mjs', '--check'], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 
   it('every schema has a validator that rejects a wrong document with the failing paths', () => {

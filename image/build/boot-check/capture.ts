@@ -117,7 +117,12 @@ class LogWatcher {
   feed(chunk: Uint8Array): void {
     this.total += chunk.length;
     if (this.total > MAX_SWTPM_LOG_BYTES) {
-      throw new SwtpmLogError('PARSE_LIMIT', this.lines + 1, this.offset, `swtpm's log grew beyond ${MAX_SWTPM_LOG_BYTES} bytes`);
+      throw new SwtpmLogError(
+        'PARSE_LIMIT',
+        this.lines + 1,
+        this.offset,
+        `swtpm's log grew beyond ${MAX_SWTPM_LOG_BYTES} bytes`,
+      );
     }
     const buf = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     const log = parseSwtpmLog(buf, { partial: true, startLine: this.lines, startOffset: this.offset });
@@ -156,9 +161,11 @@ const KEPT = ['swtpm.log', 'swtpm2.log', 'console.log', 'swtpm_setup.log'] as co
 async function keepLogs(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const name of KEPT) {
-    await copyFile(join(from, name), join(to, name === 'swtpm2.log' ? 'swtpm-read.log' : name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await copyFile(join(from, name), join(to, name === 'swtpm2.log' ? 'swtpm-read.log' : name)).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      },
+    );
   }
 }
 
@@ -180,7 +187,8 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
     if (c === undefined) return false;
     consoleBytes += c.length;
     // keep the first MAX_CONSOLE bytes: a guest that floods the console does not flood our memory
-    if (consoleBytes - c.length < MAX_CONSOLE) consoleChunks.push(Buffer.from(c.subarray(0, MAX_CONSOLE - (consoleBytes - c.length))));
+    if (consoleBytes - c.length < MAX_CONSOLE)
+      consoleChunks.push(Buffer.from(c.subarray(0, MAX_CONSOLE - (consoleBytes - c.length))));
     return true;
   };
   const consoleText = () => plainConsole(Buffer.concat(consoleChunks).toString('utf8'));
@@ -237,12 +245,16 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
       }
       if (replay.exitBootServices !== undefined && !ebsSaid) {
         ebsSaid = true;
-        say(`ExitBootServices after ${((Date.now() - t0) / 1000).toFixed(1)} s (${replay.extends.length} PCR extends so far)`);
+        say(
+          `ExitBootServices after ${((Date.now() - t0) / 1000).toFixed(1)} s (${replay.extends.length} PCR extends so far)`,
+        );
       }
-      if ((await pollConsole()) && opts.marker !== undefined) markerSeen = consoleText().includes(opts.marker);
+      if ((await pollConsole()) && opts.marker !== undefined)
+        markerSeen = consoleText().includes(opts.marker);
       if (markerSeen) endReason = 'marker';
       else if (replay.shutdowns.length > 0) endReason = 'tpm-shutdown';
-      else if (replay.exitBootServices !== undefined && Date.now() - lastChangeAt >= opts.quietMs) endReason = 'tpm-quiet';
+      else if (replay.exitBootServices !== undefined && Date.now() - lastChangeAt >= opts.quietMs)
+        endReason = 'tpm-quiet';
       else if (exited) endReason = 'qemu-exited';
       else if (Date.now() - t0 >= opts.timeoutMs) endReason = 'timeout';
       else await sleep(pollMs);
@@ -258,7 +270,11 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
       const why = failure instanceof Error ? failure.message : 'QEMU exited by itself';
       throw new ToolError(
         'TOOL_FAILED',
-        { tool: 'qemu-system-x86_64', argv: ['qemu-system-x86_64', ...argv], stderrTail: tail(qemu.output().stderr) },
+        {
+          tool: 'qemu-system-x86_64',
+          argv: ['qemu-system-x86_64', ...argv],
+          stderrTail: tail(qemu.output().stderr),
+        },
         `the boot ended before ExitBootServices: ${why}${last ? ` (console: ${last.slice(0, 200)})` : ''}`,
         failure === undefined ? {} : { cause: failure },
       );
@@ -279,7 +295,12 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
     if (saved.ok) {
       try {
         finalRead = {
-          values: await readSavedPcrs(state, { data: join(dir, 'swtpm2.sock'), ctrl: join(dir, 'swtpm2.ctrl') }, join(dir, 'swtpm2.log'), opts.banks),
+          values: await readSavedPcrs(
+            state,
+            { data: join(dir, 'swtpm2.sock'), ctrl: join(dir, 'swtpm2.ctrl') },
+            join(dir, 'swtpm2.log'),
+            opts.banks,
+          ),
         };
       } catch (err) {
         finalRead = { why: `reading the PCRs from the saved TPM state failed: ${(err as Error).message}` };
@@ -294,7 +315,8 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
     const log = watcher.log();
     replay = replayTpmLog(log, { banks: opts.banks });
     await pollConsole();
-    if (endReason === 'qemu-exited' && qemuStderr.trim() !== '') say(`QEMU exited: ${tail(qemuStderr, 3, 500)}`);
+    if (endReason === 'qemu-exited' && qemuStderr.trim() !== '')
+      say(`QEMU exited: ${tail(qemuStderr, 3, 500)}`);
     return {
       endReason,
       elapsedMs,

@@ -23,16 +23,39 @@ import { startTool, type ToolProcess } from '../run-tool.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function swtpmSetupArgv(stateDir: string, banks: readonly HashAlg[], logFile: string): string[] {
-  return ['--tpm2', '--tpmstate', stateDir, '--pcr-banks', banks.join(','), '--overwrite', '--logfile', logFile];
+  return [
+    '--tpm2',
+    '--tpmstate',
+    stateDir,
+    '--pcr-banks',
+    banks.join(','),
+    '--overwrite',
+    '--logfile',
+    logFile,
+  ];
 }
 
 /** The swtpm of the boot: control socket only (QEMU passes the data channel), no --terminate, every command logged. */
 export function swtpmBootArgv(stateDir: string, ctrlSocket: string, logFile: string): string[] {
-  return ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--ctrl', `type=unixio,path=${ctrlSocket}`, '--log', `file=${logFile},level=20`];
+  return [
+    'socket',
+    '--tpm2',
+    '--tpmstate',
+    `dir=${stateDir}`,
+    '--ctrl',
+    `type=unixio,path=${ctrlSocket}`,
+    '--log',
+    `file=${logFile},level=20`,
+  ];
 }
 
 /** The swtpm that reads the PCRs afterwards: resumes from the saved volatile state, with a data socket. */
-export function swtpmReadArgv(stateDir: string, dataSocket: string, ctrlSocket: string, logFile: string): string[] {
+export function swtpmReadArgv(
+  stateDir: string,
+  dataSocket: string,
+  ctrlSocket: string,
+  logFile: string,
+): string[] {
   return [
     'socket',
     '--tpm2',
@@ -50,7 +73,12 @@ export function swtpmReadArgv(stateDir: string, dataSocket: string, ctrlSocket: 
 }
 
 function swtpmError(message: string, cause?: unknown): ToolError {
-  return new ToolError('TOOL_FAILED', { tool: 'swtpm', argv: ['swtpm'] }, message, cause === undefined ? {} : { cause });
+  return new ToolError(
+    'TOOL_FAILED',
+    { tool: 'swtpm', argv: ['swtpm'] },
+    message,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 export async function waitForSocket(path: string, proc: ToolProcess, timeoutMs = 10_000): Promise<void> {
@@ -107,14 +135,22 @@ class Channel {
   }
 
   /** Sends `request` and waits until `size(received)` says how long the answer is and it is all there. */
-  async request(request: Uint8Array, size: (got: Buffer) => number | undefined, timeoutMs: number): Promise<Uint8Array> {
+  async request(
+    request: Uint8Array,
+    size: (got: Buffer) => number | undefined,
+    timeoutMs: number,
+  ): Promise<Uint8Array> {
     this.buf = Buffer.alloc(0);
     this.sock.write(request);
     const t0 = Date.now();
     for (;;) {
       const want = size(this.buf);
       if (want !== undefined && this.buf.length >= want) return new Uint8Array(this.buf.subarray(0, want));
-      if (this.closed) throw swtpmError(`swtpm answered ${this.buf.length} bytes, then: ${this.closed.message}`, this.closed);
+      if (this.closed)
+        throw swtpmError(
+          `swtpm answered ${this.buf.length} bytes, then: ${this.closed.message}`,
+          this.closed,
+        );
       const left = timeoutMs - (Date.now() - t0);
       if (left <= 0) throw swtpmError(`swtpm did not answer in ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
@@ -147,7 +183,11 @@ export async function ctrlCommand(ctrlSocket: string, code: number, timeoutMs = 
 }
 
 /** PCR 0-23 of every bank, read over the data socket of a running swtpm (8 values per TPM2_PCR_Read). */
-export async function readAllPcrs(dataSocket: string, banks: readonly HashAlg[], timeoutMs = 5000): Promise<Record<string, Uint8Array[]>> {
+export async function readAllPcrs(
+  dataSocket: string,
+  banks: readonly HashAlg[],
+  timeoutMs = 5000,
+): Promise<Record<string, Uint8Array[]>> {
   const ch = await Channel.open(dataSocket, timeoutMs);
   try {
     const out: Record<string, Uint8Array[]> = {};
@@ -155,15 +195,22 @@ export async function readAllPcrs(dataSocket: string, banks: readonly HashAlg[],
       const values: Uint8Array[] = [];
       for (let first = 0; first < PCR_COUNT; first += 8) {
         const pcrs = Array.from({ length: 8 }, (_, i) => first + i);
-        const rsp = await ch.request(encodePcrRead(bank, pcrs), (got) => (got.length >= 10 ? got.readUInt32BE(2) : undefined), timeoutMs);
+        const rsp = await ch.request(
+          encodePcrRead(bank, pcrs),
+          (got) => (got.length >= 10 ? got.readUInt32BE(2) : undefined),
+          timeoutMs,
+        );
         const h = wireHeader(rsp);
         if (h === undefined || h.code !== 0) {
-          throw swtpmError(`TPM2_PCR_Read of ${bank} PCR ${first}-${first + 7} failed with response code 0x${(h?.code ?? 0).toString(16)}`);
+          throw swtpmError(
+            `TPM2_PCR_Read of ${bank} PCR ${first}-${first + 7} failed with response code 0x${(h?.code ?? 0).toString(16)}`,
+          );
         }
         const { values: got } = decodePcrReadResponse(rsp);
         for (const v of got) if (v.bank === bank) values[v.pcr] = v.value;
       }
-      if (values.length !== PCR_COUNT || values.some((v) => v === undefined)) throw swtpmError(`swtpm returned no value for some ${bank} PCRs`);
+      if (values.length !== PCR_COUNT || values.some((v) => v === undefined))
+        throw swtpmError(`swtpm returned no value for some ${bank} PCRs`);
       out[bank] = values;
     }
     return out;
@@ -190,7 +237,8 @@ export async function saveAndStop(swtpm: ToolProcess, ctrlSocket: string): Promi
   let saved: SavedState;
   try {
     const rc = await ctrlCommand(ctrlSocket, SWTPM_CTRL.STORE_VOLATILE);
-    saved = rc === 0 ? { ok: true } : { ok: false, why: `CMD_STORE_VOLATILE failed with 0x${rc.toString(16)}` };
+    saved =
+      rc === 0 ? { ok: true } : { ok: false, why: `CMD_STORE_VOLATILE failed with 0x${rc.toString(16)}` };
   } catch (err) {
     saved = { ok: false, why: `CMD_STORE_VOLATILE: ${(err as Error).message}` };
   }
@@ -210,7 +258,9 @@ export async function readSavedPcrs(
   logFile: string,
   banks: readonly HashAlg[],
 ): Promise<Record<string, Uint8Array[]>> {
-  const swtpm = startTool('swtpm', swtpmReadArgv(stateDir, sockets.data, sockets.ctrl, logFile), { timeoutMs: 60_000 });
+  const swtpm = startTool('swtpm', swtpmReadArgv(stateDir, sockets.data, sockets.ctrl, logFile), {
+    timeoutMs: 60_000,
+  });
   try {
     await waitForSocket(sockets.data, swtpm);
     return await readAllPcrs(sockets.data, banks);

@@ -60,18 +60,27 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** The UKI of `files` (ukify's layout). */
 export async function buildUkiBytes(files: UkiFiles, sourceDateEpoch: number): Promise<Uint8Array> {
-  const sections: UkiSectionInput[] = [{ name: '.linux', data: new Uint8Array(await readFile(files.kernel)) }];
+  const sections: UkiSectionInput[] = [
+    { name: '.linux', data: new Uint8Array(await readFile(files.kernel)) },
+  ];
   if (files.osRelease !== undefined) sections.push({ name: '.osrel', data: enc(files.osRelease) });
   if (files.cmdline !== undefined) sections.push({ name: '.cmdline', data: enc(files.cmdline) });
   if (files.uname !== undefined) sections.push({ name: '.uname', data: enc(files.uname) });
-  if (files.initrd !== undefined) sections.push({ name: '.initrd', data: new Uint8Array(await readFile(files.initrd)) });
+  if (files.initrd !== undefined)
+    sections.push({ name: '.initrd', data: new Uint8Array(await readFile(files.initrd)) });
   return assembleUki({ stub: new Uint8Array(await readFile(files.stub)), sections, sourceDateEpoch });
 }
 
 /** What goes on the ESP for a layout. Pure. */
-export function espFiles(layout: BootLayout, uki: Uint8Array, systemdBoot?: Uint8Array, ukiName = 'nodeimg.efi'): FatFileInput[] {
+export function espFiles(
+  layout: BootLayout,
+  uki: Uint8Array,
+  systemdBoot?: Uint8Array,
+  ukiName = 'nodeimg.efi',
+): FatFileInput[] {
   if (layout === 'direct') return [{ path: 'EFI/BOOT/BOOTX64.EFI', data: uki }];
-  if (systemdBoot === undefined) throw new NodeimgError('USAGE', 'the sdboot layout needs systemd-bootx64.efi');
+  if (systemdBoot === undefined)
+    throw new NodeimgError('USAGE', 'the sdboot layout needs systemd-bootx64.efi');
   return [
     { path: 'EFI/BOOT/BOOTX64.EFI', data: systemdBoot },
     { path: `EFI/Linux/${ukiName}`, data: uki },
@@ -95,7 +104,8 @@ export async function buildBootDisk(opts: BootDiskOptions): Promise<BootDisk> {
   const ukiSigned = key ? await signPeImage(uki, { ...key, ...signOpts }) : undefined;
   let sdboot: Uint8Array | undefined;
   if (opts.layout === 'sdboot') {
-    if (opts.systemdBoot === undefined) throw new NodeimgError('USAGE', 'the sdboot layout needs systemd-bootx64.efi');
+    if (opts.systemdBoot === undefined)
+      throw new NodeimgError('USAGE', 'the sdboot layout needs systemd-bootx64.efi');
     sdboot = new Uint8Array(await readFile(opts.systemdBoot));
     if (key) sdboot = await signPeImage(sdboot, { ...key, ...signOpts });
   }
@@ -106,16 +116,28 @@ export async function buildBootDisk(opts: BootDiskOptions): Promise<BootDisk> {
       size: espSize,
       contents: {
         kind: 'fat',
-        fat: { files: espFiles(opts.layout, ukiSigned ?? uki, sdboot), volumeId: opts.espVolumeId ?? 0x4e4f4445, label: 'ESP', fatType: 'FAT32', sourceDateEpoch: epoch },
+        fat: {
+          files: espFiles(opts.layout, ukiSigned ?? uki, sdboot),
+          volumeId: opts.espVolumeId ?? 0x4e4f4445,
+          label: 'ESP',
+          fatType: 'FAT32',
+          sourceDateEpoch: epoch,
+        },
       },
     },
   ];
-  if (opts.rootPartition ?? true) partitions.push({ type: 'root-x86-64', size: 'rest' } satisfies GptPartitionInput);
-  const disk = await writeDisk({ diskSize: opts.diskSize ?? 128 * MiB, seed: opts.seed, partitions }, join(opts.outDir, 'disk.raw'));
+  if (opts.rootPartition ?? true)
+    partitions.push({ type: 'root-x86-64', size: 'rest' } satisfies GptPartitionInput);
+  const disk = await writeDisk(
+    { diskSize: opts.diskSize ?? 128 * MiB, seed: opts.seed, partitions },
+    join(opts.outDir, 'disk.raw'),
+  );
   return {
     uki: ukiPath,
     ...(ukiSigned ? { ukiSigned: await save(join(opts.outDir, 'uki-signed.efi'), ukiSigned) } : {}),
-    ...(key && sdboot ? { systemdBootSigned: await save(join(opts.outDir, 'systemd-bootx64-signed.efi'), sdboot) } : {}),
+    ...(key && sdboot
+      ? { systemdBootSigned: await save(join(opts.outDir, 'systemd-bootx64-signed.efi'), sdboot) }
+      : {}),
     disk,
   };
 }

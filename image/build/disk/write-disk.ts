@@ -9,12 +9,21 @@ import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises
 import { basename, dirname, join } from 'node:path';
 import { NodeimgError } from '../../formats/errors.js';
 import { planFat, type FatImageInput, type FatImagePlan } from '../../formats/fat/writer.js';
-import { gptTableBytes, planGpt, type GptLayoutInput, type GptPartitionInput, type GptPlan } from '../../formats/gpt/writer.js';
+import {
+  gptTableBytes,
+  planGpt,
+  type GptLayoutInput,
+  type GptPartitionInput,
+  type GptPlan,
+} from '../../formats/gpt/writer.js';
 
 /** What goes into a partition. */
 export type PartitionContents =
   /** A FAT file system written by nodeimg; its size defaults to the partition's. */
-  | { readonly kind: 'fat'; readonly fat: Omit<FatImageInput, 'size' | 'hiddenSectors'> & { readonly size?: number } }
+  | {
+      readonly kind: 'fat';
+      readonly fat: Omit<FatImageInput, 'size' | 'hiddenSectors'> & { readonly size?: number };
+    }
   /** Bytes (shorter than the partition: the rest stays zero). */
   | { readonly kind: 'bytes'; readonly data: Uint8Array }
   /** A file copied in (e.g. an erofs or dm-verity image). */
@@ -41,7 +50,8 @@ const COPY_CHUNK = 4 * 1024 * 1024;
 
 function isZero(b: Uint8Array): boolean {
   // 8 bytes at a time where aligned
-  const words = b.byteOffset % 8 === 0 ? new BigUint64Array(b.buffer, b.byteOffset, Math.floor(b.length / 8)) : undefined;
+  const words =
+    b.byteOffset % 8 === 0 ? new BigUint64Array(b.buffer, b.byteOffset, Math.floor(b.length / 8)) : undefined;
   if (words) {
     for (const w of words) if (w !== 0n) return false;
     for (let i = words.length * 8; i < b.length; i++) if (b[i] !== 0) return false;
@@ -69,15 +79,20 @@ export async function planDisk(spec: DiskSpec): Promise<{ gpt: GptPlan; fat: Map
     const where = `partition ${i + 1} (${placed.label}, ${placed.size} bytes)`;
     if (c.kind === 'fat') {
       const size = c.fat.size ?? placed.size;
-      if (size > placed.size) throw new NodeimgError('USAGE', `the ${size}-byte FAT file system does not fit ${where}`);
+      if (size > placed.size)
+        throw new NodeimgError('USAGE', `the ${size}-byte FAT file system does not fit ${where}`);
       fat.set(i, planFat({ ...c.fat, size, hiddenSectors: placed.firstLba * (gpt.sectorSize / 512) }));
     } else if (c.kind === 'bytes') {
-      if (c.data.length > placed.size) throw new NodeimgError('USAGE', `${c.data.length} bytes do not fit ${where}`);
+      if (c.data.length > placed.size)
+        throw new NodeimgError('USAGE', `${c.data.length} bytes do not fit ${where}`);
     } else {
       const st = await stat(c.path).catch((err: unknown) => {
-        throw new NodeimgError('IO_NOT_FOUND', `cannot read ${c.path}: ${(err as Error).message}`, { cause: err });
+        throw new NodeimgError('IO_NOT_FOUND', `cannot read ${c.path}: ${(err as Error).message}`, {
+          cause: err,
+        });
       });
-      if (st.size > placed.size) throw new NodeimgError('USAGE', `${c.path} (${st.size} bytes) does not fit ${where}`);
+      if (st.size > placed.size)
+        throw new NodeimgError('USAGE', `${c.path} (${st.size} bytes) does not fit ${where}`);
     }
   }
   return { gpt, fat };
@@ -100,7 +115,8 @@ export async function writeDisk(spec: DiskSpec, outFile: string): Promise<Writte
       const c = p.contents;
       if (!placed || !c) continue;
       if (c.kind === 'fat') {
-        for (const piece of (fat.get(i) as FatImagePlan).pieces) await writeSparse(fh, piece.data, placed.offset + piece.offset);
+        for (const piece of (fat.get(i) as FatImagePlan).pieces)
+          await writeSparse(fh, piece.data, placed.offset + piece.offset);
       } else if (c.kind === 'bytes') {
         await writeSparse(fh, c.data, placed.offset);
       } else {

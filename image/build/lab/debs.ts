@@ -56,13 +56,19 @@ export function realPackage(stanza: AptStanza): string | undefined {
 }
 
 async function candidate(pkg: string, signal?: AbortSignal): Promise<AptStanza> {
-  const hint = 'the apt package lists may be missing or stale: run scripts/setup (it runs apt-get update when they are empty)';
-  const { stdout } = await runTool('apt-cache', ['show', '--no-all-versions', pkg], signal ? { signal } : {}).catch((err: unknown) => {
+  const hint =
+    'the apt package lists may be missing or stale: run scripts/setup (it runs apt-get update when they are empty)';
+  const { stdout } = await runTool(
+    'apt-cache',
+    ['show', '--no-all-versions', pkg],
+    signal ? { signal } : {},
+  ).catch((err: unknown) => {
     // apt-cache exits 100 for an unknown package
     throw new NodeimgError('IO_NOT_FOUND', `apt-cache knows no package ${pkg}; ${hint}`, { cause: err });
   });
   const stanza = parseAptShow(stdout);
-  if (stanza === undefined) throw new NodeimgError('IO_NOT_FOUND', `apt-cache knows no package ${pkg}; ${hint}`);
+  if (stanza === undefined)
+    throw new NodeimgError('IO_NOT_FOUND', `apt-cache knows no package ${pkg}; ${hint}`);
   const real = realPackage(stanza);
   return real === undefined ? stanza : candidate(real, signal);
 }

@@ -31,12 +31,14 @@ const isShortChar = (c: string): boolean => /^[A-Z0-9]$/.test(c) || SHORT_PUNCT.
 
 /** Throws USAGE unless `name` is a legal FAT long name. */
 export function checkLongName(name: string, where: string): void {
-  const bad = (why: string) => new NodeimgError('USAGE', `${where}: file name ${JSON.stringify(name)} ${why}`);
+  const bad = (why: string) =>
+    new NodeimgError('USAGE', `${where}: file name ${JSON.stringify(name)} ${why}`);
   if (name === '' || name === '.' || name === '..') throw bad('is not allowed');
   if (name.length > MAX_LONG_NAME) throw bad(`is longer than ${MAX_LONG_NAME} UTF-16 code units`);
   for (const ch of name) {
     const c = ch.charCodeAt(0);
-    if (c < 0x20 || c === 0x7f || LONG_FORBIDDEN.includes(ch)) throw bad(`contains ${JSON.stringify(ch)}, which FAT does not allow`);
+    if (c < 0x20 || c === 0x7f || LONG_FORBIDDEN.includes(ch))
+      throw bad(`contains ${JSON.stringify(ch)}, which FAT does not allow`);
   }
   if (/[ .]$/.test(name)) throw bad('ends with a space or a period, which FAT drivers strip');
 }
@@ -57,7 +59,8 @@ function split83(name: string): { base: string; ext: string } | undefined {
   const dot = name.lastIndexOf('.');
   const base = dot < 0 ? name : name.slice(0, dot);
   const ext = dot < 0 ? '' : name.slice(dot + 1);
-  if (base.length < 1 || base.length > 8 || ext.length > 3 || (dot >= 0 && ext.length === 0)) return undefined;
+  if (base.length < 1 || base.length > 8 || ext.length > 3 || (dot >= 0 && ext.length === 0))
+    return undefined;
   if (![...base, ...ext].every(isShortChar)) return undefined;
   return { base, ext };
 }
@@ -75,13 +78,19 @@ export function plainShortName(name: string): { raw: Uint8Array; ntCase: number 
   const lowerOnly = (p: string) => p === p.toLowerCase();
   const upperOnly = (p: string) => p === p.toUpperCase();
   if (!(lowerOnly(base) || upperOnly(base)) || !(lowerOnly(ext) || upperOnly(ext))) return undefined;
-  const ntCase = (lowerOnly(base) && !upperOnly(base) ? NT_LOWER_BASE : 0) | (lowerOnly(ext) && !upperOnly(ext) ? NT_LOWER_EXT : 0);
+  const ntCase =
+    (lowerOnly(base) && !upperOnly(base) ? NT_LOWER_BASE : 0) |
+    (lowerOnly(ext) && !upperOnly(ext) ? NT_LOWER_EXT : 0);
   return { raw: rawBytes(up.base, up.ext), ntCase };
 }
 
 /** fatgen103 §7 basis name: upper case, invalid characters as '_', no spaces or leading periods. */
 function basisName(name: string): { base: string; ext: string } {
-  const map = (s: string) => [...s.toUpperCase()].filter((c) => c !== ' ' && c !== '.').map((c) => (isShortChar(c) ? c : '_')).join('');
+  const map = (s: string) =>
+    [...s.toUpperCase()]
+      .filter((c) => c !== ' ' && c !== '.')
+      .map((c) => (isShortChar(c) ? c : '_'))
+      .join('');
   const stripped = name.replace(/^\.+/, '');
   const dot = stripped.lastIndexOf('.');
   const base = map(dot < 0 ? stripped : stripped.slice(0, dot)).slice(0, 8);

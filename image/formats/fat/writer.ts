@@ -105,8 +105,28 @@ const LIMITS: Record<FatType, { min: number; max: number; bits: number }> = {
 
 /** fatgen103 DskTableFAT32 / DskTableFAT16 (with dosfstools' minimum of 4 sectors on FAT12/16). */
 function tableSpc(type: FatType, sectors: number): number {
-  if (type === 'FAT32') return sectors <= 532_480 ? 1 : sectors <= 16_777_216 ? 8 : sectors <= 33_554_432 ? 16 : sectors <= 67_108_864 ? 32 : 64;
-  if (type === 'FAT16') return sectors <= 262_144 ? 4 : sectors <= 524_288 ? 8 : sectors <= 1_048_576 ? 16 : sectors <= 2_097_152 ? 32 : sectors <= 4_194_304 ? 64 : 128;
+  if (type === 'FAT32')
+    return sectors <= 532_480
+      ? 1
+      : sectors <= 16_777_216
+        ? 8
+        : sectors <= 33_554_432
+          ? 16
+          : sectors <= 67_108_864
+            ? 32
+            : 64;
+  if (type === 'FAT16')
+    return sectors <= 262_144
+      ? 4
+      : sectors <= 524_288
+        ? 8
+        : sectors <= 1_048_576
+          ? 16
+          : sectors <= 2_097_152
+            ? 32
+            : sectors <= 4_194_304
+              ? 64
+              : 128;
   return 4;
 }
 
@@ -123,7 +143,8 @@ function layout(type: FatType, spc: number, sectors: number): Geometry {
   const rootSecs = (rootEntries * DIR_ENTRY_SIZE) / SECTOR;
   const bits = LIMITS[type].bits;
   const reserved = up(type === 'FAT32' ? 32 : 1);
-  const clustersFor = (fatSz: number) => Math.max(0, Math.floor((sectors - reserved - NUM_FATS * fatSz - rootSecs) / spc));
+  const clustersFor = (fatSz: number) =>
+    Math.max(0, Math.floor((sectors - reserved - NUM_FATS * fatSz - rootSecs) / spc));
   const fits = (fatSz: number) => Math.ceil(((clustersFor(fatSz) + 2) * bits) / 8 / SECTOR) <= fatSz;
   // fits() turns true at one point as fatSz grows: binary search for it
   let lo = 1;
@@ -139,7 +160,11 @@ function layout(type: FatType, spc: number, sectors: number): Geometry {
 
 function geometry(size: number, wanted: FatType | undefined): Geometry {
   const sectors = size / SECTOR;
-  const fits = (g: Geometry) => g.clusters >= LIMITS[g.type].min && g.clusters <= LIMITS[g.type].max && g.reserved <= 0xffff && (g.type === 'FAT32' || g.fatSz <= 0xffff);
+  const fits = (g: Geometry) =>
+    g.clusters >= LIMITS[g.type].min &&
+    g.clusters <= LIMITS[g.type].max &&
+    g.reserved <= 0xffff &&
+    (g.type === 'FAT32' || g.fatSz <= 0xffff);
   let type: FatType;
   if (wanted !== undefined) type = wanted;
   else if (size >= 512 * MiB) type = 'FAT32';
@@ -150,7 +175,12 @@ function geometry(size: number, wanted: FatType | undefined): Geometry {
   while (g.clusters < LIMITS[type].min && spc > 1) g = layout(type, (spc /= 2), sectors);
   while (g.clusters > LIMITS[type].max && spc < 128) g = layout(type, (spc *= 2), sectors);
   if (!fits(g)) {
-    throw usage(`a ${size}-byte volume cannot hold a ${type} file system (${g.clusters} clusters of ${spc * SECTOR} bytes; ${type} needs ${LIMITS[type].min} to ${LIMITS[type].max})`, type === 'FAT32' ? 'FAT32 needs at least 65525 clusters: about 33 MiB with 512-byte clusters' : undefined);
+    throw usage(
+      `a ${size}-byte volume cannot hold a ${type} file system (${g.clusters} clusters of ${spc * SECTOR} bytes; ${type} needs ${LIMITS[type].min} to ${LIMITS[type].max})`,
+      type === 'FAT32'
+        ? 'FAT32 needs at least 65525 clusters: about 33 MiB with 512-byte clusters'
+        : undefined,
+    );
   }
   return g;
 }
@@ -179,13 +209,21 @@ type Node = FileNode | DirNode;
 
 function components(path: string, what: string): string[] {
   const parts = path.split('/');
-  if (parts.some((p) => p === '')) throw usage(`${what} ${JSON.stringify(path)} has an empty component (leading, trailing or double '/')`);
+  if (parts.some((p) => p === ''))
+    throw usage(`${what} ${JSON.stringify(path)} has an empty component (leading, trailing or double '/')`);
   for (const p of parts) checkLongName(p, `${what} ${JSON.stringify(path)}`);
   return parts;
 }
 
 function buildTree(input: FatImageInput): DirNode {
-  const root: DirNode = { kind: 'dir', name: '', path: '', children: new Map(), firstCluster: 0, clusters: 0 };
+  const root: DirNode = {
+    kind: 'dir',
+    name: '',
+    path: '',
+    children: new Map(),
+    firstCluster: 0,
+    clusters: 0,
+  };
   const dirAt = (parts: readonly string[], full: string): DirNode => {
     let cur = root;
     for (const [i, part] of parts.entries()) {
@@ -193,13 +231,22 @@ function buildTree(input: FatImageInput): DirNode {
       const existing = cur.children.get(k);
       const path = parts.slice(0, i + 1).join('/');
       if (existing === undefined) {
-        const d: DirNode = { kind: 'dir', name: part, path, children: new Map(), firstCluster: 0, clusters: 0 };
+        const d: DirNode = {
+          kind: 'dir',
+          name: part,
+          path,
+          children: new Map(),
+          firstCluster: 0,
+          clusters: 0,
+        };
         cur.children.set(k, d);
         cur = d;
       } else if (existing.kind === 'file') {
         throw usage(`${JSON.stringify(full)}: ${JSON.stringify(existing.path)} is a file, not a directory`);
       } else if (existing.name !== part) {
-        throw usage(`${JSON.stringify(full)}: ${JSON.stringify(path)} and ${JSON.stringify(existing.path)} differ only in case, which FAT does not tell apart`);
+        throw usage(
+          `${JSON.stringify(full)}: ${JSON.stringify(path)} and ${JSON.stringify(existing.path)} differ only in case, which FAT does not tell apart`,
+        );
       } else cur = existing;
     }
     return cur;
@@ -212,9 +259,14 @@ function buildTree(input: FatImageInput): DirNode {
     const k = name.toUpperCase();
     const existing = parent.children.get(k);
     if (existing !== undefined) {
-      throw usage(existing.path === f.path ? `${JSON.stringify(f.path)} is given twice` : `${JSON.stringify(f.path)} and ${JSON.stringify(existing.path)} name the same FAT entry (names are case-insensitive)`);
+      throw usage(
+        existing.path === f.path
+          ? `${JSON.stringify(f.path)} is given twice`
+          : `${JSON.stringify(f.path)} and ${JSON.stringify(existing.path)} name the same FAT entry (names are case-insensitive)`,
+      );
     }
-    if (f.data.length > MAX_FILE) throw usage(`${JSON.stringify(f.path)} is ${f.data.length} bytes; FAT files hold at most 4 GiB - 1`);
+    if (f.data.length > MAX_FILE)
+      throw usage(`${JSON.stringify(f.path)} is ${f.data.length} bytes; FAT files hold at most 4 GiB - 1`);
     parent.children.set(k, { kind: 'file', name, path: f.path, data: f.data, firstCluster: 0, clusters: 0 });
   }
   return root;
@@ -248,7 +300,15 @@ export function fatTime(epoch: number): FatTime {
 
 // ---------------------------------------------------------------- encoding
 
-function shortEntry(raw: Uint8Array, attr: number, ntCase: number, cluster: number, size: number, t: FatTime, fat32: boolean): Uint8Array {
+function shortEntry(
+  raw: Uint8Array,
+  attr: number,
+  ntCase: number,
+  cluster: number,
+  size: number,
+  t: FatTime,
+  fat32: boolean,
+): Uint8Array {
   const e = new Uint8Array(DIR_ENTRY_SIZE);
   const v = new DataView(e.buffer);
   e.set(raw, 0);
@@ -271,17 +331,28 @@ const DOTDOT_RAW = Uint8Array.from('..         ', (c) => c.charCodeAt(0));
 
 function checkLabel(label: string): Uint8Array {
   if (!/^[A-Z0-9 !#$%&'()\-@^_`{}~]{1,11}$/.test(label) || label.startsWith(' ')) {
-    throw usage(`volume label ${JSON.stringify(label)} is not 1-11 characters of A-Z 0-9 space !#$%&'()-@^_\`{}~ (not starting with a space)`);
+    throw usage(
+      `volume label ${JSON.stringify(label)} is not 1-11 characters of A-Z 0-9 space !#$%&'()-@^_\`{}~ (not starting with a space)`,
+    );
   }
   return Uint8Array.from(label.padEnd(11, ' '), (c) => c.charCodeAt(0));
 }
 
 /** The directory's entries ('.', '..', label, children), before cluster numbers are known for the children. */
-function entryCount(names: ReturnType<typeof encodeDirectoryNames>, isRoot: boolean, hasLabel: boolean): number {
+function entryCount(
+  names: ReturnType<typeof encodeDirectoryNames>,
+  isRoot: boolean,
+  hasLabel: boolean,
+): number {
   return (isRoot ? (hasLabel ? 1 : 0) : 2) + names.reduce((n, x) => n + 1 + x.lfn.length, 0);
 }
 
-function fatBytes(type: FatType, fatSz: number, chains: readonly { first: number; count: number }[], clusters: number): Uint8Array {
+function fatBytes(
+  type: FatType,
+  fatSz: number,
+  chains: readonly { first: number; count: number }[],
+  clusters: number,
+): Uint8Array {
   const out = new Uint8Array(fatSz * SECTOR);
   const v = new DataView(out.buffer);
   const eoc = type === 'FAT12' ? 0xfff : type === 'FAT16' ? 0xffff : 0x0fffffff;
@@ -297,18 +368,27 @@ function fatBytes(type: FatType, fatSz: number, chains: readonly { first: number
   set(0, type === 'FAT12' ? 0xff8 : type === 'FAT16' ? 0xfff8 : 0x0ffffff8);
   set(1, eoc);
   for (const c of chains) {
-    if (c.first + c.count - 1 > clusters + 1) throw new NodeimgError('INTERNAL', 'cluster chain past the end of the FAT');
+    if (c.first + c.count - 1 > clusters + 1)
+      throw new NodeimgError('INTERNAL', 'cluster chain past the end of the FAT');
     for (let i = 0; i < c.count; i++) set(c.first + i, i === c.count - 1 ? eoc : c.first + i + 1);
   }
   return out;
 }
 
-function bootSector(g: Geometry, totalSectors: number, input: FatImageInput, label: Uint8Array | undefined): Uint8Array {
+function bootSector(
+  g: Geometry,
+  totalSectors: number,
+  input: FatImageInput,
+  label: Uint8Array | undefined,
+): Uint8Array {
   const b = new Uint8Array(SECTOR);
   const v = new DataView(b.buffer);
   const fat32 = g.type === 'FAT32';
   b.set(fat32 ? [0xeb, 0x58, 0x90] : [0xeb, 0x3c, 0x90], 0);
-  b.set(Uint8Array.from('MSWIN4.1', (c) => c.charCodeAt(0)), 3);
+  b.set(
+    Uint8Array.from('MSWIN4.1', (c) => c.charCodeAt(0)),
+    3,
+  );
   v.setUint16(11, SECTOR, true);
   b[13] = g.spc;
   v.setUint16(14, g.reserved, true);
@@ -336,7 +416,10 @@ function bootSector(g: Geometry, totalSectors: number, input: FatImageInput, lab
   b[tail + 2] = 0x29;
   v.setUint32(tail + 3, input.volumeId >>> 0, true);
   b.set(label ?? Uint8Array.from('NO NAME    ', (c) => c.charCodeAt(0)), tail + 7);
-  b.set(Uint8Array.from(`${g.type}   `, (c) => c.charCodeAt(0)), tail + 18);
+  b.set(
+    Uint8Array.from(`${g.type}   `, (c) => c.charCodeAt(0)),
+    tail + 18,
+  );
   // boot code: hlt; jmp $-1 (nobody boots an ESP through its boot sector, but the jump lands here)
   b.set([0xf4, 0xeb, 0xfd], tail + 26);
   b[510] = 0x55;
@@ -360,10 +443,13 @@ function fsInfo(free: number, nextFree: number): Uint8Array {
  * malformed (paths, names, label, sizes) or the tree does not fit.
  */
 export function planFat(input: FatImageInput): FatImagePlan {
-  if (!Number.isSafeInteger(input.size) || input.size <= 0 || input.size % SECTOR !== 0) throw usage(`FAT volume size ${input.size} is not a positive multiple of ${SECTOR}`);
-  if (!Number.isSafeInteger(input.volumeId) || input.volumeId < 0 || input.volumeId > 0xffffffff) throw usage(`volume id ${input.volumeId} is not a u32`);
+  if (!Number.isSafeInteger(input.size) || input.size <= 0 || input.size % SECTOR !== 0)
+    throw usage(`FAT volume size ${input.size} is not a positive multiple of ${SECTOR}`);
+  if (!Number.isSafeInteger(input.volumeId) || input.volumeId < 0 || input.volumeId > 0xffffffff)
+    throw usage(`volume id ${input.volumeId} is not a u32`);
   const hidden = input.hiddenSectors ?? 0;
-  if (!Number.isSafeInteger(hidden) || hidden < 0 || hidden > 0xffffffff) throw usage(`hidden sectors ${hidden} is not a u32`);
+  if (!Number.isSafeInteger(hidden) || hidden < 0 || hidden > 0xffffffff)
+    throw usage(`hidden sectors ${hidden} is not a u32`);
   const epoch = input.sourceDateEpoch ?? FAT_EPOCH;
   if (!Number.isFinite(epoch)) throw usage(`SOURCE_DATE_EPOCH ${epoch} is not a number`);
   const label = input.label === undefined ? undefined : checkLabel(input.label);
@@ -374,15 +460,27 @@ export function planFat(input: FatImageInput): FatImagePlan {
   const t = fatTime(Math.floor(epoch));
 
   // Names and sizes of every directory, then cluster allocation: directories first, then files.
-  const dirs: { node: DirNode; parent: DirNode | undefined; children: Node[]; names: ReturnType<typeof encodeDirectoryNames>; entries: number }[] = [];
+  const dirs: {
+    node: DirNode;
+    parent: DirNode | undefined;
+    children: Node[];
+    names: ReturnType<typeof encodeDirectoryNames>;
+    entries: number;
+  }[] = [];
   const files: FileNode[] = [];
   const visit = (d: DirNode, parent: DirNode | undefined): void => {
     const children = sorted(d);
     const names = encodeDirectoryNames(children.map((c) => c.name));
     const entries = entryCount(names, parent === undefined, label !== undefined);
-    if (entries > MAX_DIR_ENTRIES) throw usage(`directory ${JSON.stringify(d.path || '/')} needs ${entries} entries; FAT allows ${MAX_DIR_ENTRIES}`);
+    if (entries > MAX_DIR_ENTRIES)
+      throw usage(
+        `directory ${JSON.stringify(d.path || '/')} needs ${entries} entries; FAT allows ${MAX_DIR_ENTRIES}`,
+      );
     if (parent === undefined && !fat32 && entries > g.rootEntries) {
-      throw usage(`the ${g.type} root directory holds ${g.rootEntries} entries; this tree needs ${entries}`, 'put files in subdirectories or use FAT32');
+      throw usage(
+        `the ${g.type} root directory holds ${g.rootEntries} entries; this tree needs ${entries}`,
+        'put files in subdirectories or use FAT32',
+      );
     }
     dirs.push({ node: d, parent, children, names, entries });
     for (const c of children) if (c.kind === 'dir') visit(c, d);
@@ -426,7 +524,11 @@ export function planFat(input: FatImageInput): FatImagePlan {
   pieces.push({ offset: 0, data: boot });
   if (fat32) {
     const info = fsInfo(g.clusters - used, used < g.clusters ? next : 0xffffffff);
-    pieces.push({ offset: SECTOR, data: info }, { offset: 6 * SECTOR, data: boot }, { offset: 7 * SECTOR, data: info });
+    pieces.push(
+      { offset: SECTOR, data: info },
+      { offset: 6 * SECTOR, data: boot },
+      { offset: 7 * SECTOR, data: info },
+    );
   }
   const fat = fatBytes(g.type, g.fatSz, chains, g.clusters);
   for (let i = 0; i < NUM_FATS; i++) pieces.push({ offset: (g.reserved + i * g.fatSz) * SECTOR, data: fat });
@@ -445,16 +547,41 @@ export function planFat(input: FatImageInput): FatImagePlan {
     } else {
       put(shortEntry(DOT_RAW, ATTR_DIRECTORY, 0, d.node.firstCluster, 0, t, fat32));
       // '..' of a directory in the root points at cluster 0, also on FAT32 (fatgen103 §6.7)
-      put(shortEntry(DOTDOT_RAW, ATTR_DIRECTORY, 0, d.parent?.path === '' ? 0 : (d.parent?.firstCluster ?? 0), 0, t, fat32));
+      put(
+        shortEntry(
+          DOTDOT_RAW,
+          ATTR_DIRECTORY,
+          0,
+          d.parent?.path === '' ? 0 : (d.parent?.firstCluster ?? 0),
+          0,
+          t,
+          fat32,
+        ),
+      );
     }
     d.children.forEach((c, i) => {
       const n = d.names[i] as ReturnType<typeof encodeDirectoryNames>[number];
       for (const l of n.lfn) put(l);
-      put(shortEntry(n.raw, c.kind === 'dir' ? ATTR_DIRECTORY : ATTR_ARCHIVE, n.ntCase, c.firstCluster, c.kind === 'file' ? c.data.length : 0, t, fat32));
+      put(
+        shortEntry(
+          n.raw,
+          c.kind === 'dir' ? ATTR_DIRECTORY : ATTR_ARCHIVE,
+          n.ntCase,
+          c.firstCluster,
+          c.kind === 'file' ? c.data.length : 0,
+          t,
+          fat32,
+        ),
+      );
     });
-    pieces.push({ offset: isRoot && !fat32 ? (g.reserved + NUM_FATS * g.fatSz) * SECTOR : clusterOffset(d.node.firstCluster), data: bytes });
+    pieces.push({
+      offset:
+        isRoot && !fat32 ? (g.reserved + NUM_FATS * g.fatSz) * SECTOR : clusterOffset(d.node.firstCluster),
+      data: bytes,
+    });
   }
-  for (const f of files) if (f.data.length > 0) pieces.push({ offset: clusterOffset(f.firstCluster), data: f.data });
+  for (const f of files)
+    if (f.data.length > 0) pieces.push({ offset: clusterOffset(f.firstCluster), data: f.data });
 
   return {
     type: g.type,

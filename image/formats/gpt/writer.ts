@@ -129,7 +129,8 @@ function usage(message: string, hint?: string): NodeimgError {
 }
 
 function uuidBytes(text: string): Uint8Array {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) throw usage(`not a UUID: ${JSON.stringify(text)}`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text))
+    throw usage(`not a UUID: ${JSON.stringify(text)}`);
   return Uint8Array.from(Buffer.from(text.replaceAll('-', ''), 'hex'));
 }
 
@@ -181,14 +182,20 @@ export function planGpt(input: GptLayoutInput): GptPlan {
   const ss = input.sectorSize ?? 512;
   if (ss !== 512 && ss !== 4096) throw usage(`sector size ${String(ss)} is not 512 or 4096`);
   const align = input.alignment ?? 1024 * 1024;
-  if (!Number.isSafeInteger(align) || align < ss || (align & (align - 1)) !== 0) throw usage(`alignment ${align} is not a power of two >= the ${ss}-byte sector`);
+  if (!Number.isSafeInteger(align) || align < ss || (align & (align - 1)) !== 0)
+    throw usage(`alignment ${align} is not a power of two >= the ${ss}-byte sector`);
   const entries = input.entries ?? 128;
   const arrayBlocks = Math.ceil((entries * GPT_ENTRY_SIZE) / ss);
   if (!Number.isSafeInteger(entries) || entries * GPT_ENTRY_SIZE < 16384 || entries > MAX_ENTRIES) {
-    throw usage(`${entries} partition entries: UEFI needs at least 16384 bytes of entries (128), nodeimg writes at most ${MAX_ENTRIES}`);
+    throw usage(
+      `${entries} partition entries: UEFI needs at least 16384 bytes of entries (128), nodeimg writes at most ${MAX_ENTRIES}`,
+    );
   }
   if (input.partitions.length > entries) {
-    throw usage(`${input.partitions.length} partitions do not fit in a GPT of ${entries} entries`, 'raise `entries` (up to 1024) or use fewer partitions');
+    throw usage(
+      `${input.partitions.length} partitions do not fit in a GPT of ${entries} entries`,
+      'raise `entries` (up to 1024) or use fewer partitions',
+    );
   }
   if (!Number.isSafeInteger(input.diskSize) || input.diskSize <= 0 || input.diskSize % ss !== 0) {
     throw usage(`disk size ${input.diskSize} is not a positive multiple of the ${ss}-byte sector`);
@@ -197,7 +204,8 @@ export function planGpt(input: GptLayoutInput): GptPlan {
   const lastLba = totalLbas - 1;
   const lastUsableLba = lastLba - arrayBlocks - 1;
   const firstUsableLba = Math.max(up(2 + arrayBlocks, align / ss), align / ss);
-  if (lastUsableLba < firstUsableLba) throw usage(`a ${input.diskSize}-byte disk is too small for a GPT with ${align}-byte alignment`);
+  if (lastUsableLba < firstUsableLba)
+    throw usage(`a ${input.diskSize}-byte disk is too small for a GPT with ${align}-byte alignment`);
   uuidBytes(input.seed);
 
   const counts = new Map<string, number>();
@@ -209,7 +217,10 @@ export function planGpt(input: GptLayoutInput): GptPlan {
     const instance = counts.get(guid) ?? 0;
     counts.set(guid, instance + 1);
     const label = p.label ?? name;
-    if (label.length > NAME_UNITS) throw usage(`partition ${i + 1} label ${JSON.stringify(label)} is longer than ${NAME_UNITS} UTF-16 code units`);
+    if (label.length > NAME_UNITS)
+      throw usage(
+        `partition ${i + 1} label ${JSON.stringify(label)} is longer than ${NAME_UNITS} UTF-16 code units`,
+      );
     const uuid = (p.uuid ?? repartPartitionGuid(input.seed, guid, instance)).toLowerCase();
     uuidBytes(uuid);
     if (used.has(uuid)) throw usage(`partition ${i + 1} GUID ${uuid} is used twice`);
@@ -217,10 +228,14 @@ export function planGpt(input: GptLayoutInput): GptPlan {
     const first = up(next, align / ss);
     let blocks: number;
     if (p.size === 'rest') {
-      if (i !== input.partitions.length - 1) throw usage(`partition ${i + 1} has size 'rest' but is not the last partition`);
+      if (i !== input.partitions.length - 1)
+        throw usage(`partition ${i + 1} has size 'rest' but is not the last partition`);
       blocks = lastUsableLba - first + 1;
     } else {
-      if (!Number.isSafeInteger(p.size) || p.size <= 0 || p.size % ss !== 0) throw usage(`partition ${i + 1} (${label}) size ${p.size} is not a positive multiple of the ${ss}-byte sector`);
+      if (!Number.isSafeInteger(p.size) || p.size <= 0 || p.size % ss !== 0)
+        throw usage(
+          `partition ${i + 1} (${label}) size ${p.size} is not a positive multiple of the ${ss}-byte sector`,
+        );
       blocks = p.size / ss;
     }
     const last = first + blocks - 1;
@@ -232,8 +247,19 @@ export function planGpt(input: GptLayoutInput): GptPlan {
       );
     }
     const attributes = p.attributes ?? 0n;
-    if (attributes < 0n || attributes >= 1n << 64n) throw usage(`partition ${i + 1} attributes ${attributes} are not a u64`);
-    out.push({ index: i + 1, typeGuid: guid, uuid, label, attributes, firstLba: first, lastLba: last, offset: first * ss, size: blocks * ss });
+    if (attributes < 0n || attributes >= 1n << 64n)
+      throw usage(`partition ${i + 1} attributes ${attributes} are not a u64`);
+    out.push({
+      index: i + 1,
+      typeGuid: guid,
+      uuid,
+      label,
+      attributes,
+      firstLba: first,
+      lastLba: last,
+      offset: first * ss,
+      size: blocks * ss,
+    });
     next = last + 1;
   });
   return {
@@ -258,12 +284,19 @@ function entryArray(plan: GptPlan): Uint8Array {
     v.setBigUint64(at + 32, BigInt(p.firstLba), true);
     v.setBigUint64(at + 40, BigInt(p.lastLba), true);
     v.setBigUint64(at + 48, p.attributes, true);
-    for (let c = 0; c < p.label.length; c++) v.setUint16(at + GPT_ENTRY_NAME_OFFSET + 2 * c, p.label.charCodeAt(c), true);
+    for (let c = 0; c < p.label.length; c++)
+      v.setUint16(at + GPT_ENTRY_NAME_OFFSET + 2 * c, p.label.charCodeAt(c), true);
   }
   return a;
 }
 
-function header(plan: GptPlan, myLba: number, alternateLba: number, entriesLba: number, entriesCrc: number): Uint8Array {
+function header(
+  plan: GptPlan,
+  myLba: number,
+  alternateLba: number,
+  entriesLba: number,
+  entriesCrc: number,
+): Uint8Array {
   const h = new Uint8Array(plan.sectorSize);
   const v = new DataView(h.buffer);
   h.set(new TextEncoder().encode('EFI PART'), 0);
@@ -318,7 +351,10 @@ export function gptDiskImage(plan: GptPlan, contents: readonly (Uint8Array | und
   plan.partitions.forEach((p, i) => {
     const c = contents[i];
     if (c === undefined) return;
-    if (c.length > p.size) throw usage(`contents of partition ${p.index} (${p.label}) are ${c.length} bytes, the partition ${p.size}`);
+    if (c.length > p.size)
+      throw usage(
+        `contents of partition ${p.index} (${p.label}) are ${c.length} bytes, the partition ${p.size}`,
+      );
     disk.set(c, p.offset);
   });
   return disk;

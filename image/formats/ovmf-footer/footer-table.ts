@@ -52,27 +52,41 @@ export interface FooterTable {
 export function parseFooterTable(image: Uint8Array, base = 0): FooterTable {
   const r = new ByteReader(image, STRUCTURE, base);
   if (image.length < MIN_FOOTER_IMAGE) {
-    throw new ParseError('PARSE_TRUNCATED', STRUCTURE, base, `a ${image.length}-byte image cannot hold the ${MIN_FOOTER_IMAGE}-byte footer area`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      STRUCTURE,
+      base,
+      `a ${image.length}-byte image cannot hold the ${MIN_FOOTER_IMAGE}-byte footer area`,
+    );
   }
   const footerAt = image.length - FOOTER_RESERVED_TAIL - FOOTER_ENTRY_HEADER_SIZE;
   if (guidToString(r.bytesAt(footerAt + 2, GUID_SIZE)) !== OVMF_TABLE_FOOTER_GUID) {
     return { present: false, offset: r.abs(footerAt), length: 0, entries: [] };
   }
   const length = r.u16At(footerAt);
-  if (length < FOOTER_ENTRY_HEADER_SIZE) r.fail(`table_len ${length} is smaller than the ${FOOTER_ENTRY_HEADER_SIZE}-byte footer entry`, footerAt);
+  if (length < FOOTER_ENTRY_HEADER_SIZE)
+    r.fail(`table_len ${length} is smaller than the ${FOOTER_ENTRY_HEADER_SIZE}-byte footer entry`, footerAt);
   const start = footerAt + FOOTER_ENTRY_HEADER_SIZE - length;
-  if (start < 0) r.fail(`table_len ${length} reaches ${-start} bytes before the start of the image`, footerAt);
+  if (start < 0)
+    r.fail(`table_len ${length} reaches ${-start} bytes before the start of the image`, footerAt);
   const entries: FooterEntry[] = [];
   const seen = new Set<string>();
   let end = footerAt; // entries occupy [start, end)
   while (end > start) {
-    if (end - start < FOOTER_ENTRY_HEADER_SIZE) r.fail(`${end - start} stray bytes before the first entry (an entry needs ${FOOTER_ENTRY_HEADER_SIZE})`, start);
-    if (entries.length >= MAX_FOOTER_ENTRIES) r.fail(`more than ${MAX_FOOTER_ENTRIES} entries`, end, 'PARSE_LIMIT');
+    if (end - start < FOOTER_ENTRY_HEADER_SIZE)
+      r.fail(
+        `${end - start} stray bytes before the first entry (an entry needs ${FOOTER_ENTRY_HEADER_SIZE})`,
+        start,
+      );
+    if (entries.length >= MAX_FOOTER_ENTRIES)
+      r.fail(`more than ${MAX_FOOTER_ENTRIES} entries`, end, 'PARSE_LIMIT');
     const at = end - FOOTER_ENTRY_HEADER_SIZE;
     const len = r.u16At(at);
     const guid = guidToString(r.bytesAt(at + 2, GUID_SIZE));
-    if (len < FOOTER_ENTRY_HEADER_SIZE) r.fail(`entry ${guid} has length ${len} (< ${FOOTER_ENTRY_HEADER_SIZE})`, at);
-    if (len > end - start) r.fail(`entry ${guid} has length ${len} but only ${end - start} bytes of table are left`, at);
+    if (len < FOOTER_ENTRY_HEADER_SIZE)
+      r.fail(`entry ${guid} has length ${len} (< ${FOOTER_ENTRY_HEADER_SIZE})`, at);
+    if (len > end - start)
+      r.fail(`entry ${guid} has length ${len} but only ${end - start} bytes of table are left`, at);
     if (seen.has(guid)) r.fail(`entry ${guid} appears twice`, at);
     seen.add(guid);
     const dataAt = end - len;

@@ -68,14 +68,19 @@ export function parseSevMetadata(image: Uint8Array, table: FooterTable, base = 0
   const back = er.u32At(0);
   const r = new ByteReader(image, 'SEV metadata', base);
   const at = image.length - back;
-  if (back < SEV_METADATA_HEADER_SIZE || at < 0) er.fail(`offset ${back} from the end does not leave a ${SEV_METADATA_HEADER_SIZE}-byte header inside the ${image.length}-byte image`, 0);
+  if (back < SEV_METADATA_HEADER_SIZE || at < 0)
+    er.fail(
+      `offset ${back} from the end does not leave a ${SEV_METADATA_HEADER_SIZE}-byte header inside the ${image.length}-byte image`,
+      0,
+    );
   const sig = r.bytesAt(at, 4);
   if (String.fromCharCode(...sig) !== 'ASEV') r.fail(`signature is not "ASEV"`, at);
   const length = r.u32At(at + 4);
   const version = r.u32At(at + 8);
   const count = r.u32At(at + 12);
   if (version !== 1) r.fail(`version ${version} (only 1 is defined)`, at + 8, 'PARSE_UNSUPPORTED');
-  if (count > MAX_SEV_METADATA_ITEMS) r.fail(`${count} items (limit ${MAX_SEV_METADATA_ITEMS})`, at + 12, 'PARSE_LIMIT');
+  if (count > MAX_SEV_METADATA_ITEMS)
+    r.fail(`${count} items (limit ${MAX_SEV_METADATA_ITEMS})`, at + 12, 'PARSE_LIMIT');
   if (length < SEV_METADATA_HEADER_SIZE + count * SEV_METADATA_ITEM_SIZE) {
     r.fail(`length ${length} cannot hold the header and ${count} items`, at + 4);
   }
@@ -109,12 +114,16 @@ function checkSection(s: SevMetadataSection, before: readonly SevMetadataSection
   const bad = (detail: string): never => {
     throw new ParseError('PARSE_INVALID', 'SEV metadata', s.offset, `section ${s.index}: ${detail}`);
   };
-  if (s.gpa % PAGE !== 0 || s.size % PAGE !== 0) bad(`gpa 0x${s.gpa.toString(16)} / size 0x${s.size.toString(16)} are not whole 4 KiB pages`);
+  if (s.gpa % PAGE !== 0 || s.size % PAGE !== 0)
+    bad(`gpa 0x${s.gpa.toString(16)} / size 0x${s.size.toString(16)} are not whole 4 KiB pages`);
   const [lo, hi] = extent(s);
   if (hi > FOUR_GIB) bad(`[0x${lo.toString(16)}, 0x${hi.toString(16)}) reaches past 4 GiB`);
   if (hi === lo) return; // size-0 items (TDX builds) claim nothing
   for (const o of before) {
     const [olo, ohi] = extent(o);
-    if (ohi > olo && lo < ohi && olo < hi) bad(`[0x${lo.toString(16)}, 0x${hi.toString(16)}) overlaps section ${o.index} [0x${olo.toString(16)}, 0x${ohi.toString(16)})`);
+    if (ohi > olo && lo < ohi && olo < hi)
+      bad(
+        `[0x${lo.toString(16)}, 0x${hi.toString(16)}) overlaps section ${o.index} [0x${olo.toString(16)}, 0x${ohi.toString(16)})`,
+      );
   }
 }

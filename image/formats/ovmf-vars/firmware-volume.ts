@@ -46,14 +46,24 @@ export function decodeFvHeader(r: ByteReader): FirmwareVolumeHeader {
   const fvLength = r.u64nAt(32);
   const headerLength = r.u16At(48);
   const revision = r.u8At(55);
-  if (revision !== FVH_REVISION) r.fail(`Revision ${revision} is not ${FVH_REVISION}`, 55, 'PARSE_UNSUPPORTED');
-  if (headerLength < FV_HEADER_SIZE + 8 || headerLength % 2 !== 0) r.fail(`HeaderLength ${headerLength} is not an even size >= ${FV_HEADER_SIZE + 8}`, 48);
-  if (fvLength < headerLength) r.fail(`FvLength ${fvLength} is smaller than HeaderLength ${headerLength}`, 32);
+  if (revision !== FVH_REVISION)
+    r.fail(`Revision ${revision} is not ${FVH_REVISION}`, 55, 'PARSE_UNSUPPORTED');
+  if (headerLength < FV_HEADER_SIZE + 8 || headerLength % 2 !== 0)
+    r.fail(`HeaderLength ${headerLength} is not an even size >= ${FV_HEADER_SIZE + 8}`, 48);
+  if (fvLength < headerLength)
+    r.fail(`FvLength ${fvLength} is smaller than HeaderLength ${headerLength}`, 32);
   // edk2 CalculateSum16 over the whole header (block map included) must be 0.
   let sum = 0;
   for (let i = 0; i < headerLength; i += 2) sum = (sum + r.u16At(i)) & 0xffff;
   if (sum !== 0) r.fail(`header checksum is wrong (16-bit sum 0x${sum.toString(16)}, want 0)`, 50);
-  return { offset: r.abs(0), fileSystemGuid: guidToString(r.bytesAt(16, GUID_SIZE)), fvLength, attributes: r.u32At(44), headerLength, revision };
+  return {
+    offset: r.abs(0),
+    fileSystemGuid: guidToString(r.bytesAt(16, GUID_SIZE)),
+    fvLength,
+    attributes: r.u32At(44),
+    headerLength,
+    revision,
+  };
 }
 
 /**
@@ -64,12 +74,31 @@ export function decodeFvHeader(r: ByteReader): FirmwareVolumeHeader {
  */
 export async function findNvFirmwareVolume(src: ByteSource): Promise<FirmwareVolumeHeader> {
   for (let n = 0, off = 0; off + FV_HEADER_SIZE <= src.size; n++, off += SCAN_STEP) {
-    if (n >= MAX_FV_SCAN) throw new ParseError('PARSE_LIMIT', src.name, src.base + off, `no NV variable FV in the first ${MAX_FV_SCAN} blocks`);
-    const head = new ByteReader(await src.read(off, FV_HEADER_SIZE), `${src.name}: EFI_FIRMWARE_VOLUME_HEADER`, src.base + off);
-    if (head.u32At(40) !== FVH_SIGNATURE || guidToString(head.bytesAt(16, GUID_SIZE)) !== EFI_SYSTEM_NV_DATA_FV_GUID) continue;
+    if (n >= MAX_FV_SCAN)
+      throw new ParseError(
+        'PARSE_LIMIT',
+        src.name,
+        src.base + off,
+        `no NV variable FV in the first ${MAX_FV_SCAN} blocks`,
+      );
+    const head = new ByteReader(
+      await src.read(off, FV_HEADER_SIZE),
+      `${src.name}: EFI_FIRMWARE_VOLUME_HEADER`,
+      src.base + off,
+    );
+    if (
+      head.u32At(40) !== FVH_SIGNATURE ||
+      guidToString(head.bytesAt(16, GUID_SIZE)) !== EFI_SYSTEM_NV_DATA_FV_GUID
+    )
+      continue;
     const headerLength = head.u16At(48);
-    if (off + headerLength > src.size) head.fail(`HeaderLength ${headerLength} runs past the ${src.size}-byte input`, 48);
-    const full = new ByteReader(await src.read(off, Math.max(headerLength, FV_HEADER_SIZE)), head.structure, head.base);
+    if (off + headerLength > src.size)
+      head.fail(`HeaderLength ${headerLength} runs past the ${src.size}-byte input`, 48);
+    const full = new ByteReader(
+      await src.read(off, Math.max(headerLength, FV_HEADER_SIZE)),
+      head.structure,
+      head.base,
+    );
     return decodeFvHeader(full);
   }
   throw new ParseError(

@@ -20,7 +20,10 @@ export const EFI_IMAGE_SECURITY_DATABASE_GUID = 'd719b2cb-3d3a-4596-a3bc-dad00e6
 export const EFI_SECURE_BOOT_ENABLE_DISABLE_GUID = 'f0a30bc7-af08-4556-99c4-001009c93a44';
 
 /** EFI_SIGNATURE_LIST.SignatureType values (UEFI 2.10 §32.4.1, Table 32.7) and the data size of each entry. */
-export const SIGNATURE_TYPES: ReadonlyMap<string, { readonly name: string; readonly dataSize: number | undefined }> = new Map([
+export const SIGNATURE_TYPES: ReadonlyMap<
+  string,
+  { readonly name: string; readonly dataSize: number | undefined }
+> = new Map([
   ['c1c41626-504c-4092-aca9-41f936934328', { name: 'EFI_CERT_SHA256', dataSize: 32 }],
   ['3c5766e8-269c-4e34-aa14-ed776e85b3b6', { name: 'EFI_CERT_RSA2048', dataSize: 256 }],
   ['e2b36190-879b-4a3d-ad8d-f2e7bba32784', { name: 'EFI_CERT_RSA2048_SHA256', dataSize: 256 }],

@@ -3,13 +3,28 @@ export { readVarStore, findVariable } from './read-var-store.js';
 export type { UefiVariable, VarStore } from './read-var-store.js';
 export { secureBootVariables, secureBootEnable } from './secure-boot.js';
 export type { SecureBootVariables } from './secure-boot.js';
-export { parseSignatureLists, EFI_SIGNATURE_LIST_HEADER_SIZE, MAX_SIGNATURE_LISTS, MAX_SIGNATURE_ENTRIES } from './signature-list.js';
+export {
+  parseSignatureLists,
+  EFI_SIGNATURE_LIST_HEADER_SIZE,
+  MAX_SIGNATURE_LISTS,
+  MAX_SIGNATURE_ENTRIES,
+} from './signature-list.js';
 export type { SignatureEntry, SignatureList } from './signature-list.js';
 export { decodeFvHeader, findNvFirmwareVolume, FV_HEADER_SIZE, MAX_FV_SCAN } from './firmware-volume.js';
 export type { FirmwareVolumeHeader } from './firmware-volume.js';
-export { decodeVariableStoreHeader, walkVariableRecords, VARIABLE_STORE_HEADER_SIZE, MAX_VARIABLE_RECORDS } from './variable-store.js';
+export {
+  decodeVariableStoreHeader,
+  walkVariableRecords,
+  VARIABLE_STORE_HEADER_SIZE,
+  MAX_VARIABLE_RECORDS,
+} from './variable-store.js';
 export type { VariableRecord, VariableStoreHeader } from './variable-store.js';
-export { AUTH_VARIABLE_HEADER_SIZE, VARIABLE_HEADER_SIZE, VAR_STATE, VAR_ADDED_IN_DELETED_TRANSITION } from './variable-header.js';
+export {
+  AUTH_VARIABLE_HEADER_SIZE,
+  VARIABLE_HEADER_SIZE,
+  VAR_STATE,
+  VAR_ADDED_IN_DELETED_TRANSITION,
+} from './variable-header.js';
 export type { VarStoreFormat } from './variable-header.js';
 export {
   AUTHENTICATED_VARIABLE_GUID,

@@ -3,7 +3,12 @@ import type { ByteSource } from '../source.js';
 import { MAX_READ } from '../source.js';
 import { ParseError } from '../errors.js';
 import { findNvFirmwareVolume } from './firmware-volume.js';
-import { VARIABLE_STORE_HEADER_SIZE, decodeVariableStoreHeader, walkVariableRecords, type VariableRecord } from './variable-store.js';
+import {
+  VARIABLE_STORE_HEADER_SIZE,
+  decodeVariableStoreHeader,
+  walkVariableRecords,
+  type VariableRecord,
+} from './variable-store.js';
 import { VAR_ADDED_IN_DELETED_TRANSITION, VAR_STATE, type VarStoreFormat } from './variable-header.js';
 
 /** A variable as GetVariable() would return it from this store. */
@@ -44,12 +49,22 @@ export async function readVarStore(src: ByteSource): Promise<VarStore> {
   const head = new ByteReader(headBytes, `${src.name}: VARIABLE_STORE_HEADER`, src.base + storeRel);
   const header = decodeVariableStoreHeader(head);
   // OvmfPkg FwBlockService.c ValidateFvHeader: the store lies inside the FV.
-  if (header.size > fv.fvLength - fv.headerLength) head.fail(`Size ${header.size} exceeds FvLength - HeaderLength = ${fv.fvLength - fv.headerLength}`, 16);
+  if (header.size > fv.fvLength - fv.headerLength)
+    head.fail(`Size ${header.size} exceeds FvLength - HeaderLength = ${fv.fvLength - fv.headerLength}`, 16);
   if (header.size > MAX_READ) head.fail(`Size ${header.size} exceeds ${MAX_READ}`, 16, 'PARSE_LIMIT');
   if (storeRel + header.size > src.size) {
-    throw new ParseError('PARSE_TRUNCATED', head.structure, head.abs(16), `Size ${header.size} runs past the ${src.size}-byte input`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      head.structure,
+      head.abs(16),
+      `Size ${header.size} runs past the ${src.size}-byte input`,
+    );
   }
-  const store = new ByteReader(await src.read(storeRel, header.size), `${src.name}: variable store`, src.base + storeRel);
+  const store = new ByteReader(
+    await src.read(storeRel, header.size),
+    `${src.name}: variable store`,
+    src.base + storeRel,
+  );
   const records = walkVariableRecords(store, header.format);
   return {
     format: header.format,
@@ -79,6 +94,10 @@ function liveVariables(records: readonly VariableRecord[]): UefiVariable[] {
 }
 
 /** The live variable (guid, name), or undefined. */
-export function findVariable(store: Pick<VarStore, 'variables'>, guid: string, name: string): UefiVariable | undefined {
+export function findVariable(
+  store: Pick<VarStore, 'variables'>,
+  guid: string,
+  name: string,
+): UefiVariable | undefined {
   return store.variables.find((v) => v.guid === guid && v.name === name);
 }

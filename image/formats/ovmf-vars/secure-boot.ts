@@ -1,4 +1,8 @@
-import { EFI_GLOBAL_VARIABLE_GUID, EFI_IMAGE_SECURITY_DATABASE_GUID, EFI_SECURE_BOOT_ENABLE_DISABLE_GUID } from './guids.js';
+import {
+  EFI_GLOBAL_VARIABLE_GUID,
+  EFI_IMAGE_SECURITY_DATABASE_GUID,
+  EFI_SECURE_BOOT_ENABLE_DISABLE_GUID,
+} from './guids.js';
 import { findVariable, type UefiVariable, type VarStore } from './read-var-store.js';
 
 /** The Secure Boot variables of a store (undefined = not present). */
@@ -15,7 +19,8 @@ export interface SecureBootVariables {
 
 /** PK/KEK (EFI_GLOBAL_VARIABLE), db/dbx/dbt/dbr (EFI_IMAGE_SECURITY_DATABASE_GUID) and SecureBootEnable. */
 export function secureBootVariables(store: Pick<VarStore, 'variables'>): SecureBootVariables {
-  const db = (name: string): UefiVariable | undefined => findVariable(store, EFI_IMAGE_SECURITY_DATABASE_GUID, name);
+  const db = (name: string): UefiVariable | undefined =>
+    findVariable(store, EFI_IMAGE_SECURITY_DATABASE_GUID, name);
   return {
     PK: findVariable(store, EFI_GLOBAL_VARIABLE_GUID, 'PK'),
     KEK: findVariable(store, EFI_GLOBAL_VARIABLE_GUID, 'KEK'),

@@ -47,12 +47,17 @@ export interface SignatureList {
  * Decodes the EFI_SIGNATURE_LISTs of a PK/KEK/db/dbx/dbt value (empty data gives []). `base` is the
  * absolute offset of `data` for error messages.
  */
-export function parseSignatureLists(data: Uint8Array, base = 0, name = 'EFI_SIGNATURE_LIST'): SignatureList[] {
+export function parseSignatureLists(
+  data: Uint8Array,
+  base = 0,
+  name = 'EFI_SIGNATURE_LIST',
+): SignatureList[] {
   const r = new ByteReader(data, name, base);
   const lists: SignatureList[] = [];
   let total = 0;
-  for (let pos = 0; pos < r.length; ) {
-    if (lists.length >= MAX_SIGNATURE_LISTS) r.fail(`more than ${MAX_SIGNATURE_LISTS} signature lists`, pos, 'PARSE_LIMIT');
+  for (let pos = 0; pos < r.length;) {
+    if (lists.length >= MAX_SIGNATURE_LISTS)
+      r.fail(`more than ${MAX_SIGNATURE_LISTS} signature lists`, pos, 'PARSE_LIMIT');
     const signatureType = guidToString(r.bytesAt(pos, GUID_SIZE));
     const listSize = r.u32At(pos + 16);
     const headerSize = r.u32At(pos + 20);
@@ -60,24 +65,47 @@ export function parseSignatureLists(data: Uint8Array, base = 0, name = 'EFI_SIGN
     if (listSize < EFI_SIGNATURE_LIST_HEADER_SIZE || listSize > r.length - pos) {
       r.fail(`SignatureListSize ${listSize} does not fit the ${r.length - pos} bytes left`, pos + 16);
     }
-    if (headerSize > listSize - EFI_SIGNATURE_LIST_HEADER_SIZE) r.fail(`SignatureHeaderSize ${headerSize} exceeds the list`, pos + 20);
+    if (headerSize > listSize - EFI_SIGNATURE_LIST_HEADER_SIZE)
+      r.fail(`SignatureHeaderSize ${headerSize} exceeds the list`, pos + 20);
     const body = listSize - EFI_SIGNATURE_LIST_HEADER_SIZE - headerSize;
-    if (signatureSize < GUID_SIZE) r.fail(`SignatureSize ${signatureSize} is smaller than the 16-byte owner GUID`, pos + 24);
-    if (body % signatureSize !== 0) r.fail(`${body} bytes of entries are not a multiple of SignatureSize ${signatureSize}`, pos + 24);
+    if (signatureSize < GUID_SIZE)
+      r.fail(`SignatureSize ${signatureSize} is smaller than the 16-byte owner GUID`, pos + 24);
+    if (body % signatureSize !== 0)
+      r.fail(`${body} bytes of entries are not a multiple of SignatureSize ${signatureSize}`, pos + 24);
     const fixed = SIGNATURE_TYPES.get(signatureType)?.dataSize;
     if (fixed !== undefined && signatureSize !== GUID_SIZE + fixed) {
-      r.fail(`${signatureTypeName(signatureType)} entries are ${GUID_SIZE + fixed} bytes, SignatureSize says ${signatureSize}`, pos + 24);
+      r.fail(
+        `${signatureTypeName(signatureType)} entries are ${GUID_SIZE + fixed} bytes, SignatureSize says ${signatureSize}`,
+        pos + 24,
+      );
     }
     const count = body / signatureSize;
     total += count;
-    if (total > MAX_SIGNATURE_ENTRIES) r.fail(`more than ${MAX_SIGNATURE_ENTRIES} signatures`, pos, 'PARSE_LIMIT');
+    if (total > MAX_SIGNATURE_ENTRIES)
+      r.fail(`more than ${MAX_SIGNATURE_ENTRIES} signatures`, pos, 'PARSE_LIMIT');
     const header = r.bytesAt(pos + EFI_SIGNATURE_LIST_HEADER_SIZE, headerSize);
     const entries: SignatureEntry[] = [];
-    for (let i = 0, at = pos + EFI_SIGNATURE_LIST_HEADER_SIZE + headerSize; i < count; i++, at += signatureSize) {
+    for (
+      let i = 0, at = pos + EFI_SIGNATURE_LIST_HEADER_SIZE + headerSize;
+      i < count;
+      i++, at += signatureSize
+    ) {
       const rawEntry = r.bytesAt(at, signatureSize);
-      entries.push({ owner: guidToString(rawEntry.subarray(0, GUID_SIZE)), data: rawEntry.subarray(GUID_SIZE), rawEntry, offset: r.abs(at) });
+      entries.push({
+        owner: guidToString(rawEntry.subarray(0, GUID_SIZE)),
+        data: rawEntry.subarray(GUID_SIZE),
+        rawEntry,
+        offset: r.abs(at),
+      });
     }
-    lists.push({ signatureType, typeName: signatureTypeName(signatureType), header, signatureSize, offset: r.abs(pos), entries });
+    lists.push({
+      signatureType,
+      typeName: signatureTypeName(signatureType),
+      header,
+      signatureSize,
+      offset: r.abs(pos),
+      entries,
+    });
     pos += listSize;
   }
   return lists;

@@ -46,7 +46,11 @@ export interface VariableHeader {
 export function decodeVariableHeader(r: ByteReader, pos: number, format: VarStoreFormat): VariableHeader {
   const auth = format === 'authenticated';
   const headerSize = auth ? AUTH_VARIABLE_HEADER_SIZE : VARIABLE_HEADER_SIZE;
-  const h = r.sub(pos, Math.min(headerSize, r.length - pos), auth ? 'AUTHENTICATED_VARIABLE_HEADER' : 'VARIABLE_HEADER');
+  const h = r.sub(
+    pos,
+    Math.min(headerSize, r.length - pos),
+    auth ? 'AUTHENTICATED_VARIABLE_HEADER' : 'VARIABLE_HEADER',
+  );
   const state = h.u8At(2);
   const attributes = h.u32At(4);
   let nameSize = h.u32At(auth ? 36 : 8);

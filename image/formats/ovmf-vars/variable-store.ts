@@ -53,8 +53,10 @@ export function decodeVariableStoreHeader(r: ByteReader): VariableStoreHeader {
   const size = r.u32At(16);
   const fmt = r.u8At(20);
   const state = r.u8At(21);
-  if (fmt !== VARIABLE_STORE_FORMATTED) r.fail(`Format 0x${fmt.toString(16)} is not VARIABLE_STORE_FORMATTED (0x5a)`, 20);
-  if (state !== VARIABLE_STORE_HEALTHY) r.fail(`State 0x${state.toString(16)} is not VARIABLE_STORE_HEALTHY (0xfe)`, 21);
+  if (fmt !== VARIABLE_STORE_FORMATTED)
+    r.fail(`Format 0x${fmt.toString(16)} is not VARIABLE_STORE_FORMATTED (0x5a)`, 20);
+  if (state !== VARIABLE_STORE_HEALTHY)
+    r.fail(`State 0x${state.toString(16)} is not VARIABLE_STORE_HEALTHY (0xfe)`, 21);
   if (size < VARIABLE_STORE_HEADER_SIZE) r.fail(`Size ${size} is smaller than the header`, 16);
   return { format, size };
 }
@@ -62,16 +64,29 @@ export function decodeVariableStoreHeader(r: ByteReader): VariableStoreHeader {
 /** Walks the records of a store; `r` covers exactly the store (header included). */
 export function walkVariableRecords(r: ByteReader, format: VarStoreFormat): VariableRecord[] {
   const out: VariableRecord[] = [];
-  for (let pos = align(VARIABLE_STORE_HEADER_SIZE); pos + 2 <= r.length && r.u16At(pos) === VARIABLE_START_ID; ) {
-    if (out.length >= MAX_VARIABLE_RECORDS) r.fail(`more than ${MAX_VARIABLE_RECORDS} variable records`, pos, 'PARSE_LIMIT');
+  for (
+    let pos = align(VARIABLE_STORE_HEADER_SIZE);
+    pos + 2 <= r.length && r.u16At(pos) === VARIABLE_START_ID;
+  ) {
+    if (out.length >= MAX_VARIABLE_RECORDS)
+      r.fail(`more than ${MAX_VARIABLE_RECORDS} variable records`, pos, 'PARSE_LIMIT');
     const h = decodeVariableHeader(r, pos, format);
     const namePos = pos + h.headerSize;
     const where = `variable record at ${r.abs(pos)}`;
-    if (h.nameSize > r.length - namePos) r.fail(`${where}: NameSize ${h.nameSize} runs past the store end`, pos);
-    if (h.dataSize > r.length - namePos - h.nameSize) r.fail(`${where}: DataSize ${h.dataSize} runs past the store end`, pos);
+    if (h.nameSize > r.length - namePos)
+      r.fail(`${where}: NameSize ${h.nameSize} runs past the store end`, pos);
+    if (h.dataSize > r.length - namePos - h.nameSize)
+      r.fail(`${where}: DataSize ${h.dataSize} runs past the store end`, pos);
     const name = utf16z(r.bytesAt(namePos, h.nameSize));
     const data = r.bytesAt(namePos + h.nameSize, h.dataSize);
-    out.push({ offset: r.abs(pos), state: h.state, guid: h.vendorGuid, name, attributes: h.attributes, data });
+    out.push({
+      offset: r.abs(pos),
+      state: h.state,
+      guid: h.vendorGuid,
+      name,
+      attributes: h.attributes,
+      data,
+    });
     pos = align(namePos + h.nameSize + h.dataSize);
   }
   return out;

@@ -27,7 +27,18 @@ import { fromBytes } from '../source.js';
 import { authenticodeHash } from './authenticode.js';
 import { peChecksum } from './checksum.js';
 import { TAG, children, expectTlv } from './der.js';
-import { explicit, integer, nullDer, octetString, oid, seq, setOf, taggedSetOf, tlv, type Der } from './der-writer.js';
+import {
+  explicit,
+  integer,
+  nullDer,
+  octetString,
+  oid,
+  seq,
+  setOf,
+  taggedSetOf,
+  tlv,
+  type Der,
+} from './der-writer.js';
 import { DIRECTORY, dataDirectory } from './optional-header.js';
 import { parsePe } from './parse.js';
 
@@ -62,7 +73,8 @@ function issuerAndSerial(cert: Uint8Array): Der {
   const i = tbs[0]?.tag === TAG.context0 ? 1 : 0; // [0] version is optional
   const serial = tbs[i];
   const issuer = tbs[i + 2];
-  if (!serial || serial.tag !== TAG.integer || !issuer || issuer.tag !== TAG.sequence) return r.fail('no serialNumber and issuer in TBSCertificate', 0);
+  if (!serial || serial.tag !== TAG.integer || !issuer || issuer.tag !== TAG.sequence)
+    return r.fail('no serialNumber and issuer in TBSCertificate', 0);
   return seq(cert.subarray(issuer.start, issuer.end), cert.subarray(serial.start, serial.end));
 }
 
@@ -71,18 +83,28 @@ const BMP_OBSOLETE = Uint8Array.from([...'<<<Obsolete>>>'].flatMap((c) => [0, c.
 /** SpcIndirectDataContent for a SHA-256 image digest. */
 export function spcIndirectDataContent(digest: Uint8Array): Der {
   const peImageData = seq(tlv(0x03, Uint8Array.of(0)), explicit(0, explicit(2, tlv(0x80, BMP_OBSOLETE))));
-  return seq(seq(oid(OID.spcPeImageData), peImageData), seq(seq(oid(OID.sha256), nullDer()), octetString(digest)));
+  return seq(
+    seq(oid(OID.spcPeImageData), peImageData),
+    seq(seq(oid(OID.sha256), nullDer()), octetString(digest)),
+  );
 }
 
 /** The DER PKCS#7 SignedData of an Authenticode signature over `digest` (SHA-256 Authenticode hash). */
-export async function authenticodeSignedData(digest: Uint8Array, signer: AuthenticodeSigner): Promise<Uint8Array> {
-  if (digest.length !== 32) throw new NodeimgError('USAGE', `a SHA-256 Authenticode digest has 32 bytes, not ${digest.length}`);
+export async function authenticodeSignedData(
+  digest: Uint8Array,
+  signer: AuthenticodeSigner,
+): Promise<Uint8Array> {
+  if (digest.length !== 32)
+    throw new NodeimgError('USAGE', `a SHA-256 Authenticode digest has 32 bytes, not ${digest.length}`);
   const spc = spcIndirectDataContent(digest);
   // the messageDigest covers the contents of SpcIndirectDataContent, without its tag and length
   const r = new ByteReader(spc, 'SpcIndirectDataContent');
   const outer = expectTlv(r, 0, TAG.sequence, 'SpcIndirectDataContent');
   const contentDigest = createHash('sha256').update(spc.subarray(outer.contents)).digest();
-  const attrs = [seq(oid(OID.contentType), setOf(oid(OID.spcIndirectData))), seq(oid(OID.messageDigest), setOf(octetString(contentDigest)))];
+  const attrs = [
+    seq(oid(OID.contentType), setOf(oid(OID.spcIndirectData))),
+    seq(oid(OID.messageDigest), setOf(octetString(contentDigest))),
+  ];
   // signed as a DER SET OF, stored as [0] IMPLICIT (RFC 2315 §9.3)
   const signature = await signer.sign(setOf(...attrs));
   const signerInfo = seq(
@@ -104,9 +126,13 @@ export async function authenticodeSignedData(digest: Uint8Array, signer: Authent
   // edk2 DxeImageVerificationLib HashPeImageByType reads the digest OID at offset 32
   const sha256Oid = oid(OID.sha256).subarray(2);
   if (der[1] !== 0x82 || !sha256Oid.every((b, i) => der[32 + i] === b)) {
-    throw new NodeimgError('USAGE', `the ${der.length}-byte signature does not have the layout edk2 expects (the digest OID at offset 32)`, {
-      hint: 'Authenticode signatures must be 256 to 65535 bytes: check the size of the certificate chain',
-    });
+    throw new NodeimgError(
+      'USAGE',
+      `the ${der.length}-byte signature does not have the layout edk2 expects (the digest OID at offset 32)`,
+      {
+        hint: 'Authenticode signatures must be 256 to 65535 bytes: check the size of the certificate chain',
+      },
+    );
   }
   return der;
 }
@@ -122,9 +148,14 @@ export async function signPe(image: Uint8Array, signer: AuthenticodeSigner): Pro
   const src = fromBytes(padded, 'image');
   const pe = await parsePe(src);
   const entry = pe.optional.certDirEntryOffset;
-  if (entry === undefined) throw new NodeimgError('USAGE', 'the image has no certificate table directory entry (NumberOfRvaAndSizes <= 4)');
+  if (entry === undefined)
+    throw new NodeimgError(
+      'USAGE',
+      'the image has no certificate table directory entry (NumberOfRvaAndSizes <= 4)',
+    );
   const dir = dataDirectory(pe.optional, DIRECTORY.security);
-  if (dir.virtualAddress !== 0 || dir.size !== 0) throw new NodeimgError('USAGE', 'the image is already signed', { hint: 'sign the unsigned image' });
+  if (dir.virtualAddress !== 0 || dir.size !== 0)
+    throw new NodeimgError('USAGE', 'the image is already signed', { hint: 'sign the unsigned image' });
   const digest = (await authenticodeHash(src, pe, ['sha256'])).sha256;
   const der = await authenticodeSignedData(digest, signer);
   const length = 8 + der.length;

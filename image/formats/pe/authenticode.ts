@@ -32,21 +32,37 @@ export function authenticodeRanges(pe: PeImage): AuthenticodeRange[] {
     ranges.push({ start: opt.checkSumOffset + 4, end: soh, what: 'headers after CheckSum' });
   } else {
     // 2./3. Skip the 8-byte Certificate Table entry (VirtualAddress and Size).
-    ranges.push({ start: opt.checkSumOffset + 4, end: opt.certDirEntryOffset, what: 'headers after CheckSum' });
+    ranges.push({
+      start: opt.checkSumOffset + 4,
+      end: opt.certDirEntryOffset,
+      what: 'headers after CheckSum',
+    });
     ranges.push({ start: opt.certDirEntryOffset + 8, end: soh, what: 'headers after the certificate entry' });
     certSize = dataDirectory(opt, DIRECTORY.security).size;
   }
   if (soh > pe.fileSize) {
-    throw new ParseError('PARSE_TRUNCATED', 'PE headers', pe.base + opt.checkSumOffset - 4, `SizeOfHeaders ${soh} is past the ${pe.fileSize}-byte file`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      'PE headers',
+      pe.base + opt.checkSumOffset - 4,
+      `SizeOfHeaders ${soh} is past the ${pe.fileSize}-byte file`,
+    );
   }
   // 4. Sections with raw data, stable-sorted by PointerToRawData (edk2 uses a stable insertion
   //    sort; Array.prototype.sort is stable since ES2019). SizeOfRawData 0 sections are skipped.
   let sum = soh;
-  const secs = pe.sections.filter((s) => s.sizeOfRawData !== 0).sort((a, b) => a.pointerToRawData - b.pointerToRawData);
+  const secs = pe.sections
+    .filter((s) => s.sizeOfRawData !== 0)
+    .sort((a, b) => a.pointerToRawData - b.pointerToRawData);
   for (const s of secs) {
     const end = s.pointerToRawData + s.sizeOfRawData;
     if (end > pe.fileSize) {
-      throw new ParseError('PARSE_TRUNCATED', `section ${s.name}`, pe.base + s.headerOffset, `raw data [${s.pointerToRawData}, ${end}) is past the ${pe.fileSize}-byte file`);
+      throw new ParseError(
+        'PARSE_TRUNCATED',
+        `section ${s.name}`,
+        pe.base + s.headerOffset,
+        `raw data [${s.pointerToRawData}, ${end}) is past the ${pe.fileSize}-byte file`,
+      );
     }
     ranges.push({ start: s.pointerToRawData, end, what: `section ${s.name}` });
     sum += s.sizeOfRawData;
@@ -78,7 +94,10 @@ export async function authenticodeHash<A extends HashAlg>(
   options: HashOptions = {},
 ): Promise<Record<A, Uint8Array>> {
   if (src.size !== pe.fileSize) {
-    throw new NodeimgError('USAGE', `${src.name} has ${src.size} bytes but the PE image was parsed from ${pe.fileSize}`);
+    throw new NodeimgError(
+      'USAGE',
+      `${src.name} has ${src.size} bytes but the PE image was parsed from ${pe.fileSize}`,
+    );
   }
   return hashRanges(src, authenticodeRanges(pe), algs, options);
 }

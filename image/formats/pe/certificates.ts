@@ -41,16 +41,31 @@ export async function parseCertificates(src: ByteSource, pe: PeImage): Promise<W
   if (entry === undefined || dir.size === 0) return [];
   const where = 'certificate table';
   if (dir.virtualAddress + dir.size > src.size) {
-    throw new ParseError('PARSE_TRUNCATED', where, pe.base + entry, `[${dir.virtualAddress}, +${dir.size}) is past the ${src.size}-byte file`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      where,
+      pe.base + entry,
+      `[${dir.virtualAddress}, +${dir.size}) is past the ${src.size}-byte file`,
+    );
   }
   if (dir.size > MAX_CERTIFICATE_TABLE) {
-    throw new ParseError('PARSE_LIMIT', where, pe.base + entry, `Size ${dir.size} exceeds ${MAX_CERTIFICATE_TABLE}`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      where,
+      pe.base + entry,
+      `Size ${dir.size} exceeds ${MAX_CERTIFICATE_TABLE}`,
+    );
   }
-  const r = new ByteReader(await src.read(dir.virtualAddress, dir.size), `${src.name}: ${where}`, pe.base + dir.virtualAddress);
+  const r = new ByteReader(
+    await src.read(dir.virtualAddress, dir.size),
+    `${src.name}: ${where}`,
+    pe.base + dir.virtualAddress,
+  );
   const out: WinCertificate[] = [];
   // edk2 stops when fewer than a header's worth of bytes remain; so does nodeimg.
-  for (let pos = 0; r.length - pos > WIN_CERTIFICATE_HEADER_SIZE; ) {
-    if (out.length >= MAX_CERTIFICATES) r.fail(`more than ${MAX_CERTIFICATES} certificates`, pos, 'PARSE_LIMIT');
+  for (let pos = 0; r.length - pos > WIN_CERTIFICATE_HEADER_SIZE;) {
+    if (out.length >= MAX_CERTIFICATES)
+      r.fail(`more than ${MAX_CERTIFICATES} certificates`, pos, 'PARSE_LIMIT');
     const length = r.u32At(pos);
     if (length <= WIN_CERTIFICATE_HEADER_SIZE || length > r.length - pos) {
       r.fail(`dwLength ${length} does not fit the ${r.length - pos} bytes left`, pos);
@@ -60,7 +75,11 @@ export async function parseCertificates(src: ByteSource, pe: PeImage): Promise<W
     const body = r.bytesAt(pos + WIN_CERTIFICATE_HEADER_SIZE, length - WIN_CERTIFICATE_HEADER_SIZE);
     const signature =
       certificateType === WIN_CERT_TYPE.pkcsSignedData
-        ? decodeAuthenticodeSignature(body, r.abs(pos + WIN_CERTIFICATE_HEADER_SIZE), `${src.name}: Authenticode signature`)
+        ? decodeAuthenticodeSignature(
+            body,
+            r.abs(pos + WIN_CERTIFICATE_HEADER_SIZE),
+            `${src.name}: Authenticode signature`,
+          )
         : undefined;
     out.push({ offset: dir.virtualAddress + pos, length, revision, certificateType, signature });
     pos += length + ((8 - (length % 8)) % 8);

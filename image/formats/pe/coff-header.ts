@@ -61,7 +61,11 @@ export function decodeCoffHeader(r: ByteReader): CoffHeader {
     h.fail(`NumberOfSections ${coff.numberOfSections} exceeds ${MAX_SECTIONS}`, 2, 'PARSE_LIMIT');
   }
   if (coff.sizeOfOptionalHeader > MAX_OPTIONAL_HEADER_SIZE) {
-    h.fail(`SizeOfOptionalHeader ${coff.sizeOfOptionalHeader} exceeds ${MAX_OPTIONAL_HEADER_SIZE}`, 16, 'PARSE_LIMIT');
+    h.fail(
+      `SizeOfOptionalHeader ${coff.sizeOfOptionalHeader} exceeds ${MAX_OPTIONAL_HEADER_SIZE}`,
+      16,
+      'PARSE_LIMIT',
+    );
   }
   return coff;
 }

@@ -34,7 +34,8 @@ export interface Tlv {
 /** Reads the TLV at `pos`; its contents must lie inside the reader's slice. */
 export function readTlv(r: ByteReader, pos: number): Tlv {
   const tag = r.u8At(pos);
-  if ((tag & 0x1f) === 0x1f) r.fail('high-tag-number DER identifiers are not supported', pos, 'PARSE_UNSUPPORTED');
+  if ((tag & 0x1f) === 0x1f)
+    r.fail('high-tag-number DER identifiers are not supported', pos, 'PARSE_UNSUPPORTED');
   const first = r.u8At(pos + 1);
   let len = first;
   let hdr = 2;
@@ -53,15 +54,17 @@ export function readTlv(r: ByteReader, pos: number): Tlv {
 /** Reads the TLV at `pos` and checks its tag. */
 export function expectTlv(r: ByteReader, pos: number, tag: number, what: string): Tlv {
   const t = readTlv(r, pos);
-  if (t.tag !== tag) r.fail(`${what}: expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)}`, pos);
+  if (t.tag !== tag)
+    r.fail(`${what}: expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)}`, pos);
   return t;
 }
 
 /** The TLVs inside a constructed value, in order (at most MAX_DER_CHILDREN). */
 export function children(r: ByteReader, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let pos = parent.contents; pos < parent.end; ) {
-    if (out.length >= MAX_DER_CHILDREN) r.fail(`more than ${MAX_DER_CHILDREN} DER elements`, pos, 'PARSE_LIMIT');
+  for (let pos = parent.contents; pos < parent.end;) {
+    if (out.length >= MAX_DER_CHILDREN)
+      r.fail(`more than ${MAX_DER_CHILDREN} DER elements`, pos, 'PARSE_LIMIT');
     const t = readTlv(r, pos);
     if (t.end > parent.end) r.fail('DER element overruns its parent', pos);
     out.push(t);

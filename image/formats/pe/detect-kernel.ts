@@ -35,7 +35,11 @@ export interface KernelVersion {
  */
 export async function detectKernel(src: ByteSource): Promise<KernelVersion | undefined> {
   if (src.size < SETUP_HEADER_START + SETUP_READ) return undefined;
-  const r = new ByteReader(await src.read(SETUP_HEADER_START, SETUP_READ), `${src.name}: Linux setup header`, src.base + SETUP_HEADER_START);
+  const r = new ByteReader(
+    await src.read(SETUP_HEADER_START, SETUP_READ),
+    `${src.name}: Linux setup header`,
+    src.base + SETUP_HEADER_START,
+  );
   if (r.u32At(HEADER_MAGIC_OFFSET - SETUP_HEADER_START) !== HEADER_MAGIC) return undefined;
   const bootProtocolVersion = r.u16At(VERSION_OFFSET - SETUP_HEADER_START);
   const ptr = r.u16At(KERNEL_VERSION_OFFSET - SETUP_HEADER_START);

@@ -46,10 +46,17 @@ export function parseLoaderInfo(text: string, section = ''): SystemdVersion | un
  */
 export async function detectSystemd(src: ByteSource, pe: PeImage): Promise<SystemdVersion | undefined> {
   const magic = findSection(pe.sections, '.sdmagic');
-  if (magic && magic.virtualSize <= MAX_LOADER_INFO && magic.pointerToRawData + Math.min(magic.virtualSize, magic.sizeOfRawData) <= src.size) {
+  if (
+    magic &&
+    magic.virtualSize <= MAX_LOADER_INFO &&
+    magic.pointerToRawData + Math.min(magic.virtualSize, magic.sizeOfRawData) <= src.size
+  ) {
     const bytes = await sectionData(src, pe, magic);
     const nul = bytes.indexOf(0);
-    const found = parseLoaderInfo(Buffer.from(bytes.subarray(0, nul < 0 ? bytes.length : nul)).toString('latin1'), magic.name);
+    const found = parseLoaderInfo(
+      Buffer.from(bytes.subarray(0, nul < 0 ? bytes.length : nul)).toString('latin1'),
+      magic.name,
+    );
     if (found) return found;
   }
   // UKI payload sections (.linux, .initrd, …) are skipped: an initrd may well contain a
@@ -70,7 +77,8 @@ export async function detectSystemd(src: ByteSource, pe: PeImage): Promise<Syste
 async function scanForLoaderInfo(src: ByteSource, section: PeSection): Promise<SystemdVersion | undefined> {
   let carry: Uint8Array = new Uint8Array(0);
   for await (const c of chunks(src, 0, src.size, SCAN_CHUNK)) {
-    const buf = carry.length === 0 ? Buffer.from(c.buffer, c.byteOffset, c.byteLength) : Buffer.concat([carry, c]);
+    const buf =
+      carry.length === 0 ? Buffer.from(c.buffer, c.byteOffset, c.byteLength) : Buffer.concat([carry, c]);
     let keepFrom = Math.max(0, buf.length - (MAX_LOADER_INFO - 1));
     for (let i = buf.indexOf(MARKER); i >= 0; i = buf.indexOf(MARKER, i + 1)) {
       const window = buf.subarray(i, Math.min(buf.length, i + MAX_LOADER_INFO));

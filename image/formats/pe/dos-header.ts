@@ -28,6 +28,7 @@ export function decodeDosHeader(r: ByteReader): DosHeader {
   const magic = h.u16At(0);
   if (magic !== DOS_MAGIC) h.fail(`e_magic is 0x${magic.toString(16)}, not "MZ"`, 0);
   const lfanew = h.u32At(E_LFANEW_OFFSET);
-  if (lfanew > MAX_E_LFANEW) h.fail(`e_lfanew ${lfanew} exceeds ${MAX_E_LFANEW}`, E_LFANEW_OFFSET, 'PARSE_LIMIT');
+  if (lfanew > MAX_E_LFANEW)
+    h.fail(`e_lfanew ${lfanew} exceeds ${MAX_E_LFANEW}`, E_LFANEW_OFFSET, 'PARSE_LIMIT');
   return { magic, lfanew };
 }

@@ -4,7 +4,13 @@ export { parsePe, MAX_HEADERS_SIZE } from './parse.js';
 export type { PeImage } from './parse.js';
 export { decodeDosHeader, DOS_HEADER_SIZE, MAX_E_LFANEW } from './dos-header.js';
 export type { DosHeader } from './dos-header.js';
-export { decodeCoffHeader, expectPeSignature, COFF_HEADER_SIZE, MAX_SECTIONS, MACHINE } from './coff-header.js';
+export {
+  decodeCoffHeader,
+  expectPeSignature,
+  COFF_HEADER_SIZE,
+  MAX_SECTIONS,
+  MACHINE,
+} from './coff-header.js';
 export type { CoffHeader } from './coff-header.js';
 export {
   decodeOptionalHeader,

@@ -91,7 +91,11 @@ export function decodeOptionalHeader(r: ByteReader): OptionalHeader {
   }
   const plus = magic === PE32PLUS_MAGIC;
   const fixed = plus ? PE32PLUS_FIXED_SIZE : PE32_FIXED_SIZE;
-  if (r.length < fixed) r.fail(`SizeOfOptionalHeader ${r.length} is smaller than the ${fixed}-byte ${plus ? 'PE32+' : 'PE32'} header`, 0);
+  if (r.length < fixed)
+    r.fail(
+      `SizeOfOptionalHeader ${r.length} is smaller than the ${fixed}-byte ${plus ? 'PE32+' : 'PE32'} header`,
+      0,
+    );
   r.seek(2);
   const majorLinkerVersion = r.u8();
   const minorLinkerVersion = r.u8();
@@ -126,7 +130,11 @@ export function decodeOptionalHeader(r: ByteReader): OptionalHeader {
   const nrvaPos = r.offset;
   const numberOfRvaAndSizes = r.u32();
   if (numberOfRvaAndSizes > MAX_DATA_DIRECTORIES) {
-    r.fail(`NumberOfRvaAndSizes ${numberOfRvaAndSizes} exceeds ${MAX_DATA_DIRECTORIES}`, nrvaPos, 'PARSE_LIMIT');
+    r.fail(
+      `NumberOfRvaAndSizes ${numberOfRvaAndSizes} exceeds ${MAX_DATA_DIRECTORIES}`,
+      nrvaPos,
+      'PARSE_LIMIT',
+    );
   }
   // The directories must lie inside SizeOfOptionalHeader (edk2 BasePeCoffLib requires exact
   // equality; nodeimg only requires that they fit, so that padded headers still parse).
@@ -135,11 +143,14 @@ export function decodeOptionalHeader(r: ByteReader): OptionalHeader {
   }
   const dirStart = r.offset;
   const dataDirectories: DataDirectory[] = [];
-  for (let i = 0; i < numberOfRvaAndSizes; i++) dataDirectories.push({ virtualAddress: r.u32(), size: r.u32() });
+  for (let i = 0; i < numberOfRvaAndSizes; i++)
+    dataDirectories.push({ virtualAddress: r.u32(), size: r.u32() });
   // edk2 Tcg2MeasurePeImage: NumberOfRvaAndSizes <= EFI_IMAGE_DIRECTORY_ENTRY_SECURITY means no
   // security directory.
   const certDirEntryOffset =
-    numberOfRvaAndSizes > DIRECTORY.security ? r.abs(dirStart + DIRECTORY.security * DATA_DIRECTORY_SIZE) : undefined;
+    numberOfRvaAndSizes > DIRECTORY.security
+      ? r.abs(dirStart + DIRECTORY.security * DATA_DIRECTORY_SIZE)
+      : undefined;
   return {
     magic,
     format: plus ? 'PE32+' : 'PE32',

@@ -1,7 +1,13 @@
 import { ParseError } from '../errors.js';
 import { ByteReader } from '../reader.js';
 import type { ByteSource } from '../source.js';
-import { COFF_HEADER_SIZE, PE_SIGNATURE_SIZE, decodeCoffHeader, expectPeSignature, type CoffHeader } from './coff-header.js';
+import {
+  COFF_HEADER_SIZE,
+  PE_SIGNATURE_SIZE,
+  decodeCoffHeader,
+  expectPeSignature,
+  type CoffHeader,
+} from './coff-header.js';
 import { DOS_HEADER_SIZE, decodeDosHeader, type DosHeader } from './dos-header.js';
 import { decodeOptionalHeader, type OptionalHeader } from './optional-header.js';
 import { SECTION_HEADER_SIZE, decodeSectionTable, resolveLongNames, type PeSection } from './sections.js';
@@ -41,7 +47,12 @@ export interface PeImage {
 export async function parsePe(src: ByteSource): Promise<PeImage> {
   const name = `${src.name}: PE image`;
   if (src.size < DOS_HEADER_SIZE) {
-    throw new ParseError('PARSE_TRUNCATED', name, src.base, `${src.size} bytes is too small for a DOS header`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      name,
+      src.base,
+      `${src.size} bytes is too small for a DOS header`,
+    );
   }
   const dos = decodeDosHeader(new ByteReader(await src.read(0, DOS_HEADER_SIZE), name, src.base));
 
@@ -49,7 +60,12 @@ export async function parsePe(src: ByteSource): Promise<PeImage> {
   const peOff = dos.lfanew;
   const peLen = PE_SIGNATURE_SIZE + COFF_HEADER_SIZE;
   if (peOff + peLen > src.size) {
-    throw new ParseError('PARSE_TRUNCATED', name, src.base + Math.min(peOff, src.size), `PE header at ${peOff} is past the end`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      name,
+      src.base + Math.min(peOff, src.size),
+      `PE header at ${peOff} is past the end`,
+    );
   }
   const pr = new ByteReader(await src.read(peOff, peLen), name, src.base + peOff);
   expectPeSignature(pr);
@@ -76,10 +92,20 @@ export async function parsePe(src: ByteSource): Promise<PeImage> {
   // headers including the section table" (measured-boot.md §1).
   const soh = optional.sizeOfHeaders;
   if (soh > MAX_HEADERS_SIZE) {
-    throw new ParseError('PARSE_LIMIT', name, optional.checkSumOffset - 4, `SizeOfHeaders ${soh} exceeds ${MAX_HEADERS_SIZE}`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      name,
+      optional.checkSumOffset - 4,
+      `SizeOfHeaders ${soh} exceeds ${MAX_HEADERS_SIZE}`,
+    );
   }
   if (soh < tableEnd) {
-    throw new ParseError('PARSE_INVALID', name, optional.checkSumOffset - 4, `SizeOfHeaders ${soh} ends before the section table (${tableEnd})`);
+    throw new ParseError(
+      'PARSE_INVALID',
+      name,
+      optional.checkSumOffset - 4,
+      `SizeOfHeaders ${soh} ends before the section table (${tableEnd})`,
+    );
   }
 
   // The readers carry src.base so that errors name absolute offsets; the offsets kept in PeImage
@@ -95,7 +121,8 @@ export async function parsePe(src: ByteSource): Promise<PeImage> {
     optional: {
       ...optional,
       checkSumOffset: optional.checkSumOffset - b,
-      certDirEntryOffset: optional.certDirEntryOffset === undefined ? undefined : optional.certDirEntryOffset - b,
+      certDirEntryOffset:
+        optional.certDirEntryOffset === undefined ? undefined : optional.certDirEntryOffset - b,
     },
     sections: named.map((s) => ({ ...s, headerOffset: s.headerOffset - b })),
     sectionTableOffset: tableOff,

@@ -41,7 +41,11 @@ export interface AuthenticodeSignature {
 }
 
 /** Decodes the PKCS#7 SignedData of an Authenticode signature; `base` is its absolute offset. */
-export function decodeAuthenticodeSignature(bytes: Uint8Array, base = 0, name = 'Authenticode signature'): AuthenticodeSignature {
+export function decodeAuthenticodeSignature(
+  bytes: Uint8Array,
+  base = 0,
+  name = 'Authenticode signature',
+): AuthenticodeSignature {
   const r = new ByteReader(bytes, name, base);
   const oid = (t: Tlv): string => oidToString(r.bytesAt(t.contents, t.end - t.contents));
   const at = (list: Tlv[], i: number, tag: number, what: string): Tlv => {
@@ -52,14 +56,35 @@ export function decodeAuthenticodeSignature(bytes: Uint8Array, base = 0, name = 
 
   const ci = children(r, expectTlv(r, 0, TAG.sequence, 'ContentInfo'));
   const type = at(ci, 0, TAG.oid, 'contentType');
-  if (oid(type) !== OID_SIGNED_DATA) r.fail(`contentType ${oid(type)} is not signedData`, type.start, 'PARSE_UNSUPPORTED');
+  if (oid(type) !== OID_SIGNED_DATA)
+    r.fail(`contentType ${oid(type)} is not signedData`, type.start, 'PARSE_UNSUPPORTED');
   const sd = children(r, at(children(r, at(ci, 1, TAG.context0, 'content')), 0, TAG.sequence, 'SignedData'));
   const inner = children(r, at(sd, 2, TAG.sequence, 'contentInfo'));
   const innerType = at(inner, 0, TAG.oid, 'contentInfo.contentType');
-  if (oid(innerType) !== OID_SPC_INDIRECT_DATA) r.fail(`contentInfo type ${oid(innerType)} is not SpcIndirectDataContent`, innerType.start, 'PARSE_UNSUPPORTED');
-  const spc = children(r, at(children(r, at(inner, 1, TAG.context0, 'contentInfo.content')), 0, TAG.sequence, 'SpcIndirectDataContent'));
+  if (oid(innerType) !== OID_SPC_INDIRECT_DATA)
+    r.fail(
+      `contentInfo type ${oid(innerType)} is not SpcIndirectDataContent`,
+      innerType.start,
+      'PARSE_UNSUPPORTED',
+    );
+  const spc = children(
+    r,
+    at(
+      children(r, at(inner, 1, TAG.context0, 'contentInfo.content')),
+      0,
+      TAG.sequence,
+      'SpcIndirectDataContent',
+    ),
+  );
   const digestInfo = children(r, at(spc, 1, TAG.sequence, 'DigestInfo'));
-  const algOid = oid(at(children(r, at(digestInfo, 0, TAG.sequence, 'digestAlgorithm')), 0, TAG.oid, 'digestAlgorithm.algorithm'));
+  const algOid = oid(
+    at(
+      children(r, at(digestInfo, 0, TAG.sequence, 'digestAlgorithm')),
+      0,
+      TAG.oid,
+      'digestAlgorithm.algorithm',
+    ),
+  );
   const dg = at(digestInfo, 1, TAG.octetString, 'digest');
 
   const certificates: X509Info[] = [];
@@ -71,7 +96,12 @@ export function decodeAuthenticodeSignature(bytes: Uint8Array, base = 0, name = 
       certificates.push(describeX509(r, c));
     }
   }
-  return { digestOid: algOid, digestAlg: DIGEST_OIDS[algOid], digest: r.bytesAt(dg.contents, dg.end - dg.contents).slice(), certificates };
+  return {
+    digestOid: algOid,
+    digestAlg: DIGEST_OIDS[algOid],
+    digest: r.bytesAt(dg.contents, dg.end - dg.contents).slice(),
+    certificates,
+  };
 }
 
 function describeX509(r: ByteReader, t: Tlv): X509Info {

@@ -27,10 +27,20 @@ export function sectionSource(src: ByteSource, pe: PeImage, section: PeSection):
   const raw = Math.min(size, section.sizeOfRawData);
   const where = `section ${section.name}`;
   if (section.pointerToRawData + raw > src.size) {
-    throw new ParseError('PARSE_TRUNCATED', where, pe.base + section.headerOffset, `raw data [${section.pointerToRawData}, +${raw}) is past the ${src.size}-byte file`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      where,
+      pe.base + section.headerOffset,
+      `raw data [${section.pointerToRawData}, +${raw}) is past the ${src.size}-byte file`,
+    );
   }
   if (size - raw > MAX_ZERO_FILL) {
-    throw new ParseError('PARSE_LIMIT', where, pe.base + section.headerOffset, `VirtualSize ${size} exceeds SizeOfRawData by more than ${MAX_ZERO_FILL}`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      where,
+      pe.base + section.headerOffset,
+      `VirtualSize ${size} exceeds SizeOfRawData by more than ${MAX_ZERO_FILL}`,
+    );
   }
   const start = section.pointerToRawData;
   return {
@@ -50,7 +60,12 @@ export function sectionSource(src: ByteSource, pe: PeImage, section: PeSection):
 /** The section's VirtualSize bytes (zero-filled past SizeOfRawData), at most MAX_SECTION_DATA. */
 export async function sectionData(src: ByteSource, pe: PeImage, section: PeSection): Promise<Uint8Array> {
   if (section.virtualSize > MAX_SECTION_DATA) {
-    throw new ParseError('PARSE_LIMIT', `section ${section.name}`, pe.base + section.headerOffset, `VirtualSize ${section.virtualSize} exceeds ${MAX_SECTION_DATA}; stream it with sectionDigest`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      `section ${section.name}`,
+      pe.base + section.headerOffset,
+      `VirtualSize ${section.virtualSize} exceeds ${MAX_SECTION_DATA}; stream it with sectionDigest`,
+    );
   }
   const s = sectionSource(src, pe, section);
   return s.size === 0 ? new Uint8Array(0) : s.read(0, s.size);
@@ -73,11 +88,21 @@ export async function sectionDigest<A extends HashAlg>(
  * up to the first NUL, or undefined if there is no such section. Sections over `maxBytes` fail with
  * PARSE_LIMIT rather than being read.
  */
-export async function readSectionText(src: ByteSource, pe: PeImage, name: string, maxBytes = MAX_SECTION_TEXT): Promise<string | undefined> {
+export async function readSectionText(
+  src: ByteSource,
+  pe: PeImage,
+  name: string,
+  maxBytes = MAX_SECTION_TEXT,
+): Promise<string | undefined> {
   const section = findSection(pe.sections, name);
   if (!section) return undefined;
   if (section.virtualSize > maxBytes) {
-    throw new ParseError('PARSE_LIMIT', `section ${name}`, pe.base + section.headerOffset, `VirtualSize ${section.virtualSize} exceeds the ${maxBytes}-byte text limit`);
+    throw new ParseError(
+      'PARSE_LIMIT',
+      `section ${name}`,
+      pe.base + section.headerOffset,
+      `VirtualSize ${section.virtualSize} exceeds the ${maxBytes}-byte text limit`,
+    );
   }
   const bytes = await sectionData(src, pe, section);
   const nul = bytes.indexOf(0);

@@ -60,7 +60,8 @@ export interface RangeGroup<A extends HashAlg> {
   readonly zeroTail?: number;
 }
 
-const ascending = (rs: readonly ByteRange[]) => rs.every((r, i) => i === 0 || r.start >= (rs[i - 1] as ByteRange).end);
+const ascending = (rs: readonly ByteRange[]) =>
+  rs.every((r, i) => i === 0 || r.start >= (rs[i - 1] as ByteRange).end);
 
 /** Sorted, merged union of the ranges (what has to be read once to serve every group). */
 function union(rs: readonly ByteRange[]): ByteRange[] {
@@ -68,7 +69,8 @@ function union(rs: readonly ByteRange[]): ByteRange[] {
   const out: ByteRange[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];
-    if (last && r.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
+    if (last && r.start <= last.end)
+      out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
     else out.push(r);
   }
   return out;
@@ -86,9 +88,14 @@ export async function hashRangeGroups<A extends HashAlg>(
 ): Promise<Record<A, Uint8Array>[]> {
   const chunkSize = options.chunkSize ?? HASH_CHUNK_SIZE;
   const hashes = groups.map((g) => new MultiHash(g.algs));
-  const shared = groups.map((g, i) => ({ g, h: hashes[i] as MultiHash<A>, next: 0 })).filter((x) => ascending(x.g.ranges));
-  for (const x of groups.map((g, i) => ({ g, h: hashes[i] as MultiHash<A> })).filter((x) => !ascending(x.g.ranges))) {
-    for (const r of mergeAdjacent(x.g.ranges)) for await (const c of chunks(src, r.start, r.end - r.start, chunkSize)) x.h.update(c);
+  const shared = groups
+    .map((g, i) => ({ g, h: hashes[i] as MultiHash<A>, next: 0 }))
+    .filter((x) => ascending(x.g.ranges));
+  for (const x of groups
+    .map((g, i) => ({ g, h: hashes[i] as MultiHash<A> }))
+    .filter((x) => !ascending(x.g.ranges))) {
+    for (const r of mergeAdjacent(x.g.ranges))
+      for await (const c of chunks(src, r.start, r.end - r.start, chunkSize)) x.h.update(c);
   }
   for (const span of union(shared.flatMap((x) => x.g.ranges))) {
     let pos = span.start;
@@ -111,7 +118,8 @@ export async function hashRangeGroups<A extends HashAlg>(
   }
   return groups.map((g, i) => {
     const h = hashes[i] as MultiHash<A>;
-    for (let left = g.zeroTail ?? 0; left > 0; left -= Math.min(left, chunkSize)) h.update(new Uint8Array(Math.min(left, chunkSize)));
+    for (let left = g.zeroTail ?? 0; left > 0; left -= Math.min(left, chunkSize))
+      h.update(new Uint8Array(Math.min(left, chunkSize)));
     return h.digests();
   });
 }

@@ -37,7 +37,13 @@
 import { NodeimgError, ParseError } from '../errors.js';
 import { ByteReader } from '../reader.js';
 import { peChecksum } from './checksum.js';
-import { COFF_HEADER_SIZE, MAX_SECTIONS, PE_SIGNATURE_SIZE, decodeCoffHeader, expectPeSignature } from './coff-header.js';
+import {
+  COFF_HEADER_SIZE,
+  MAX_SECTIONS,
+  PE_SIGNATURE_SIZE,
+  decodeCoffHeader,
+  expectPeSignature,
+} from './coff-header.js';
 import { decodeDosHeader } from './dos-header.js';
 import { DIRECTORY, dataDirectory, decodeOptionalHeader } from './optional-header.js';
 import { SECTION_HEADER_SIZE, decodeSectionTable, type PeSection } from './sections.js';
@@ -144,13 +150,22 @@ export function ukifyOrder<T extends { readonly name: string }>(sections: readon
 
 function checkInputs(opts: AssembleUkiOptions): UkiSectionInput[] {
   const order = opts.order ?? 'ukify';
-  if (order !== 'ukify' && order !== 'as-given') throw usage(`unknown section order ${JSON.stringify(order)}`);
+  if (order !== 'ukify' && order !== 'as-given')
+    throw usage(`unknown section order ${JSON.stringify(order)}`);
   for (const s of opts.sections) {
     if (s.name.length === 0 || s.name.length > 8) {
-      throw usage(`UKI section name ${JSON.stringify(s.name)} is ${s.name.length} characters; PE section names hold 1 to 8`, 'systemd-stub only reads the 8-byte Name field (long /N names are not supported)');
+      throw usage(
+        `UKI section name ${JSON.stringify(s.name)} is ${s.name.length} characters; PE section names hold 1 to 8`,
+        'systemd-stub only reads the 8-byte Name field (long /N names are not supported)',
+      );
     }
-    if (!/^[\x21-\x7e]+$/.test(s.name)) throw usage(`UKI section name ${JSON.stringify(s.name)} is not printable ASCII`);
-    if (s.data.length === 0) throw usage(`UKI section ${s.name} is empty`, 'leave the section out: systemd-stub ignores sections of VirtualSize 0');
+    if (!/^[\x21-\x7e]+$/.test(s.name))
+      throw usage(`UKI section name ${JSON.stringify(s.name)} is not printable ASCII`);
+    if (s.data.length === 0)
+      throw usage(
+        `UKI section ${s.name} is empty`,
+        'leave the section out: systemd-stub ignores sections of VirtualSize 0',
+      );
   }
   // ukify UKI.add_section: a name may appear once since the last .profile section
   const seen = new Set<string>();
@@ -159,12 +174,21 @@ function checkInputs(opts: AssembleUkiOptions): UkiSectionInput[] {
     if (seen.has(s.name)) {
       throw usage(
         `UKI section ${s.name} is given twice`,
-        order === 'ukify' ? "multi-profile UKIs repeat sections after .profile: use order 'as-given'" : 'a section may repeat only after a later .profile section',
+        order === 'ukify'
+          ? "multi-profile UKIs repeat sections after .profile: use order 'as-given'"
+          : 'a section may repeat only after a later .profile section',
       );
     }
     seen.add(s.name);
   }
-  if (opts.sourceDateEpoch !== undefined && !(Number.isSafeInteger(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0 && opts.sourceDateEpoch <= 0xffffffff)) {
+  if (
+    opts.sourceDateEpoch !== undefined &&
+    !(
+      Number.isSafeInteger(opts.sourceDateEpoch) &&
+      opts.sourceDateEpoch >= 0 &&
+      opts.sourceDateEpoch <= 0xffffffff
+    )
+  ) {
     throw usage(`SOURCE_DATE_EPOCH ${opts.sourceDateEpoch} does not fit the 32-bit COFF TimeDateStamp`);
   }
   return order === 'ukify' ? ukifyOrder(opts.sections) : [...opts.sections];
@@ -200,18 +224,36 @@ function readStub(stub: Uint8Array): StubHeaders {
   const tableOffset = optOffset + coff.sizeOfOptionalHeader;
   r.seek(tableOffset);
   const sections = decodeSectionTable(r, coff.numberOfSections);
-  if (sections.length === 0) throw new ParseError('PARSE_INVALID', `${STUB}: COFF header`, coffOffset + 2, 'the stub has no sections');
+  if (sections.length === 0)
+    throw new ParseError('PARSE_INVALID', `${STUB}: COFF header`, coffOffset + 2, 'the stub has no sections');
   const where = `${STUB}: optional header`;
-  if (!isPow2(opt.fileAlignment) || !isPow2(opt.sectionAlignment) || opt.sectionAlignment < opt.fileAlignment) {
-    throw new ParseError('PARSE_UNSUPPORTED', where, optOffset + 32, `SectionAlignment 0x${opt.sectionAlignment.toString(16)} / FileAlignment 0x${opt.fileAlignment.toString(16)} are not powers of two with SectionAlignment >= FileAlignment`);
+  if (
+    !isPow2(opt.fileAlignment) ||
+    !isPow2(opt.sectionAlignment) ||
+    opt.sectionAlignment < opt.fileAlignment
+  ) {
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      where,
+      optOffset + 32,
+      `SectionAlignment 0x${opt.sectionAlignment.toString(16)} / FileAlignment 0x${opt.fileAlignment.toString(16)} are not powers of two with SectionAlignment >= FileAlignment`,
+    );
   }
   const sec = dataDirectory(opt, DIRECTORY.security);
   if (sec.virtualAddress !== 0 || sec.size !== 0) {
-    throw usage(`${STUB} is signed (certificate table at ${sec.virtualAddress}, ${sec.size} bytes)`, 'assemble the UKI from the unsigned stub and sign the UKI afterwards (ukify refuses signed stubs too)');
+    throw usage(
+      `${STUB} is signed (certificate table at ${sec.virtualAddress}, ${sec.size} bytes)`,
+      'assemble the UKI from the unsigned stub and sign the UKI afterwards (ukify refuses signed stubs too)',
+    );
   }
   for (const s of sections) {
     if (s.sizeOfRawData !== 0 && s.pointerToRawData + s.sizeOfRawData > stub.length) {
-      throw new ParseError('PARSE_TRUNCATED', `${STUB}: section ${s.name}`, s.headerOffset, `raw data [${s.pointerToRawData}, +${s.sizeOfRawData}) is past the ${stub.length}-byte file`);
+      throw new ParseError(
+        'PARSE_TRUNCATED',
+        `${STUB}: section ${s.name}`,
+        s.headerOffset,
+        `raw data [${s.pointerToRawData}, +${s.sizeOfRawData}) is past the ${stub.length}-byte file`,
+      );
     }
   }
   return {
@@ -235,25 +277,47 @@ function readStub(stub: Uint8Array): StubHeaders {
 
 /** The end of the stub's meaningful bytes: the symbol table dropped (ukify), zero padding ignored. */
 function stubContentEnd(stub: Uint8Array, h: StubHeaders): { end: number; stripped: boolean } {
-  const rawEnd = Math.max(h.sizeOfHeaders, ...h.sections.filter((s) => s.sizeOfRawData > 0).map((s) => s.pointerToRawData + s.sizeOfRawData));
+  const rawEnd = Math.max(
+    h.sizeOfHeaders,
+    ...h.sections.filter((s) => s.sizeOfRawData > 0).map((s) => s.pointerToRawData + s.sizeOfRawData),
+  );
   let end = stub.length;
   let stripped = false;
   if (h.pointerToSymbolTable !== 0) {
     const symEnd = h.pointerToSymbolTable + h.numberOfSymbols * COFF_SYMBOL_SIZE;
     let tableEnd = symEnd;
-    if (symEnd + 4 <= stub.length) tableEnd += new DataView(stub.buffer, stub.byteOffset, stub.byteLength).getUint32(symEnd, true);
-    const atEnd = h.pointerToSymbolTable >= rawEnd && tableEnd <= stub.length && stub.subarray(tableEnd).every((b) => b === 0);
+    if (symEnd + 4 <= stub.length)
+      tableEnd += new DataView(stub.buffer, stub.byteOffset, stub.byteLength).getUint32(symEnd, true);
+    const atEnd =
+      h.pointerToSymbolTable >= rawEnd &&
+      tableEnd <= stub.length &&
+      stub.subarray(tableEnd).every((b) => b === 0);
     if (!atEnd) {
-      throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: COFF symbol table`, h.coffOffset + 8, `symbol table [${h.pointerToSymbolTable}, ${tableEnd}) is not at the end of the ${stub.length}-byte file; nodeimg (like ukify) only drops a trailing one`);
+      throw new ParseError(
+        'PARSE_UNSUPPORTED',
+        `${STUB}: COFF symbol table`,
+        h.coffOffset + 8,
+        `symbol table [${h.pointerToSymbolTable}, ${tableEnd}) is not at the end of the ${stub.length}-byte file; nodeimg (like ukify) only drops a trailing one`,
+      );
     }
     if (h.sections.some((s) => s.name.startsWith('/'))) {
-      throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: section table`, h.tableOffset, 'a section has a long /N name, which needs the string table that is dropped');
+      throw new ParseError(
+        'PARSE_UNSUPPORTED',
+        `${STUB}: section table`,
+        h.tableOffset,
+        'a section has a long /N name, which needs the string table that is dropped',
+      );
     }
     end = h.pointerToSymbolTable;
     stripped = true;
   }
   if (end > rawEnd && !stub.subarray(rawEnd, end).every((b) => b === 0)) {
-    throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: trailing data`, rawEnd, `${end - rawEnd} bytes after the last section that belong to no section`);
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      `${STUB}: trailing data`,
+      rawEnd,
+      `${end - rawEnd} bytes after the last section that belong to no section`,
+    );
   }
   return { end: rawEnd, stripped };
 }
@@ -261,7 +325,12 @@ function stubContentEnd(stub: Uint8Array, h: StubHeaders): { end: number; stripp
 interface Planned {
   readonly layout: UkiLayout;
   /** For each output section: the stub section it came from (or undefined) and its data source. */
-  readonly items: readonly { place: UkiSectionPlacement; characteristics: number; stubSection?: PeSection; data?: Uint8Array }[];
+  readonly items: readonly {
+    place: UkiSectionPlacement;
+    characteristics: number;
+    stubSection?: PeSection;
+    data?: Uint8Array;
+  }[];
   readonly stub: StubHeaders;
   readonly appendedVirtualSize: number;
 }
@@ -274,7 +343,9 @@ function plan(opts: AssembleUkiOptions): Planned {
   const fa = h.fileAlignment;
   const va0 = opts.sectionAlignment ?? h.sectionAlignment;
   if (!isPow2(va0) || va0 < h.sectionAlignment) {
-    throw usage(`section alignment 0x${va0.toString(16)} is not a power of two >= the stub's SectionAlignment 0x${h.sectionAlignment.toString(16)}`);
+    throw usage(
+      `section alignment 0x${va0.toString(16)} is not a power of two >= the stub's SectionAlignment 0x${h.sectionAlignment.toString(16)}`,
+    );
   }
 
   // Sections swapped into the stub (ukify: "the stub will already have a .sbat section"), the rest appended.
@@ -287,42 +358,75 @@ function plan(opts: AssembleUkiOptions): Planned {
       continue;
     }
     const old = h.sections[idx] as PeSection;
-    if (!isUkiSectionName(s.name)) throw usage(`${STUB} already has a section ${s.name}; only UKI sections (such as .sbat) may replace a stub section`);
-    const next = h.sections.filter((x) => x.virtualAddress > old.virtualAddress).reduce((m, x) => Math.min(m, x.virtualAddress), Infinity);
+    if (!isUkiSectionName(s.name))
+      throw usage(
+        `${STUB} already has a section ${s.name}; only UKI sections (such as .sbat) may replace a stub section`,
+      );
+    const next = h.sections
+      .filter((x) => x.virtualAddress > old.virtualAddress)
+      .reduce((m, x) => Math.min(m, x.virtualAddress), Infinity);
     const room = Math.min(old.sizeOfRawData, next - old.virtualAddress);
     if (s.data.length > room) {
-      throw usage(`${s.name} is ${s.data.length} bytes but the stub's ${s.name} section has room for ${room}`, 'ukify swaps the data of a section the stub already has in place, so it must fit');
+      throw usage(
+        `${s.name} is ${s.data.length} bytes but the stub's ${s.name} section has room for ${room}`,
+        'ukify swaps the data of a section the stub already has in place, so it must fit',
+      );
     }
     replace.set(idx, s.data);
   }
   const count = h.sections.length + appended.length;
-  if (count > MAX_SECTIONS) throw usage(`a UKI with ${count} sections exceeds the ${MAX_SECTIONS}-section limit of PE loaders`);
+  if (count > MAX_SECTIONS)
+    throw usage(`a UKI with ${count} sections exceeds the ${MAX_SECTIONS}-section limit of PE loaders`);
 
   // Headers: the section table must fit below SizeOfHeaders, and the headers below the first VA.
   const needed = h.tableOffset + count * SECTION_HEADER_SIZE;
   const soh = up(Math.max(h.sizeOfHeaders, needed), fa);
   const firstVa = h.sections.reduce((m, s) => Math.min(m, s.virtualAddress), Infinity);
   if (soh > firstVa) {
-    throw usage(`the section table of ${count} sections needs SizeOfHeaders 0x${soh.toString(16)}, past the stub's first section at VirtualAddress 0x${firstVa.toString(16)}`, 'use fewer sections');
+    throw usage(
+      `the section table of ${count} sections needs SizeOfHeaders 0x${soh.toString(16)}, past the stub's first section at VirtualAddress 0x${firstVa.toString(16)}`,
+      'use fewer sections',
+    );
   }
-  const slackEnd = Math.min(needed, stub.length, h.sections.filter((s) => s.sizeOfRawData > 0).reduce((m, s) => Math.min(m, s.pointerToRawData), Infinity));
+  const slackEnd = Math.min(
+    needed,
+    stub.length,
+    h.sections.filter((s) => s.sizeOfRawData > 0).reduce((m, s) => Math.min(m, s.pointerToRawData), Infinity),
+  );
   for (let i = h.tableEnd; i < slackEnd; i++) {
-    if (stub[i] !== 0) throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: headers`, i, 'non-zero bytes after the section table, where the new section headers go');
+    if (stub[i] !== 0)
+      throw new ParseError(
+        'PARSE_UNSUPPORTED',
+        `${STUB}: headers`,
+        i,
+        'non-zero bytes after the section table, where the new section headers go',
+      );
   }
 
   // The stub's section data, in file order, each at the next FileAlignment boundary after the headers.
-  const byFile = h.sections.filter((s) => s.sizeOfRawData > 0).sort((a, b) => a.pointerToRawData - b.pointerToRawData);
+  const byFile = h.sections
+    .filter((s) => s.sizeOfRawData > 0)
+    .sort((a, b) => a.pointerToRawData - b.pointerToRawData);
   const newPtr = new Map<number, number>();
   let pos = soh;
   let prevEnd = 0;
   for (const s of byFile) {
-    if (s.pointerToRawData < prevEnd) throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: section ${s.name}`, s.headerOffset, 'raw data overlaps the previous section');
+    if (s.pointerToRawData < prevEnd)
+      throw new ParseError(
+        'PARSE_UNSUPPORTED',
+        `${STUB}: section ${s.name}`,
+        s.headerOffset,
+        'raw data overlaps the previous section',
+      );
     prevEnd = s.pointerToRawData + s.sizeOfRawData;
     const p = up(pos, fa);
     newPtr.set(s.index, p);
     pos = p + up(s.sizeOfRawData, fa);
   }
-  const headerGrowth = byFile.length > 0 ? (newPtr.get((byFile[0] as PeSection).index) as number) - (byFile[0] as PeSection).pointerToRawData : 0;
+  const headerGrowth =
+    byFile.length > 0
+      ? (newPtr.get((byFile[0] as PeSection).index) as number) - (byFile[0] as PeSection).pointerToRawData
+      : 0;
 
   const items: Planned['items'][number][] = h.sections.map((s) => {
     const data = replace.get(s.index);
@@ -347,7 +451,14 @@ function plan(opts: AssembleUkiOptions): Planned {
     const ptr = up(pos, fa);
     const raw = up(s.data.length, fa);
     items.push({
-      place: { name: s.name, virtualAddress: va, virtualSize: s.data.length, pointerToRawData: ptr, sizeOfRawData: raw, origin: 'added' },
+      place: {
+        name: s.name,
+        virtualAddress: va,
+        virtualSize: s.data.length,
+        pointerToRawData: ptr,
+        sizeOfRawData: raw,
+        origin: 'added',
+      },
       characteristics: SCN_MEM_READ | (s.name === '.linux' ? SCN_CNT_CODE : SCN_CNT_INITIALIZED_DATA),
       data: s.data,
     });
@@ -357,11 +468,24 @@ function plan(opts: AssembleUkiOptions): Planned {
   }
   const sizeOfImage = up(Math.max(...items.map((i) => endOf(i.place))), h.sectionAlignment);
   const fileSize = up(pos, 8);
-  if (fileSize > MAX_IMAGE || sizeOfImage > MAX_IMAGE || h.sizeOfInitializedData + appendedVirtualSize > MAX_IMAGE) {
-    throw usage(`the UKI would be ${fileSize} bytes (SizeOfImage ${sizeOfImage}); PE images are limited to 4 GiB`);
+  if (
+    fileSize > MAX_IMAGE ||
+    sizeOfImage > MAX_IMAGE ||
+    h.sizeOfInitializedData + appendedVirtualSize > MAX_IMAGE
+  ) {
+    throw usage(
+      `the UKI would be ${fileSize} bytes (SizeOfImage ${sizeOfImage}); PE images are limited to 4 GiB`,
+    );
   }
   return {
-    layout: { sections: items.map((i) => i.place), sizeOfHeaders: soh, sizeOfImage, fileSize, headerGrowth, strippedSymbolTable: stripped },
+    layout: {
+      sections: items.map((i) => i.place),
+      sizeOfHeaders: soh,
+      sizeOfImage,
+      fileSize,
+      headerGrowth,
+      strippedSymbolTable: stripped,
+    },
     items,
     stub: h,
     appendedVirtualSize,
@@ -377,15 +501,39 @@ export function planUki(opts: AssembleUkiOptions): UkiLayout {
 function patchDebugDirectory(view: DataView, p: Planned): void {
   const dir = p.stub.debugDirectory;
   if (dir.size === 0 || p.layout.headerGrowth === 0) return;
-  const holder = p.items.find((i) => i.stubSection && dir.virtualAddress >= i.place.virtualAddress && dir.virtualAddress + dir.size <= i.place.virtualAddress + Math.min(i.place.virtualSize || i.place.sizeOfRawData, i.place.sizeOfRawData));
-  if (!holder) throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: debug directory`, p.stub.optOffset, `RVA 0x${dir.virtualAddress.toString(16)} is not in a section's raw data, so it cannot be moved`);
+  const holder = p.items.find(
+    (i) =>
+      i.stubSection &&
+      dir.virtualAddress >= i.place.virtualAddress &&
+      dir.virtualAddress + dir.size <=
+        i.place.virtualAddress +
+          Math.min(i.place.virtualSize || i.place.sizeOfRawData, i.place.sizeOfRawData),
+  );
+  if (!holder)
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      `${STUB}: debug directory`,
+      p.stub.optOffset,
+      `RVA 0x${dir.virtualAddress.toString(16)} is not in a section's raw data, so it cannot be moved`,
+    );
   const at = holder.place.pointerToRawData + (dir.virtualAddress - holder.place.virtualAddress);
   for (let e = 0; e + DEBUG_DIRECTORY_ENTRY_SIZE <= dir.size; e += DEBUG_DIRECTORY_ENTRY_SIZE) {
     const field = at + e + DEBUG_POINTER_TO_RAW_DATA;
     const old = view.getUint32(field, true);
     if (old === 0) continue;
-    const src = p.items.find((i) => i.stubSection && old >= i.stubSection.pointerToRawData && old < i.stubSection.pointerToRawData + i.stubSection.sizeOfRawData);
-    if (!src?.stubSection) throw new ParseError('PARSE_UNSUPPORTED', `${STUB}: debug directory`, field, `PointerToRawData ${old} is outside every section's data`);
+    const src = p.items.find(
+      (i) =>
+        i.stubSection &&
+        old >= i.stubSection.pointerToRawData &&
+        old < i.stubSection.pointerToRawData + i.stubSection.sizeOfRawData,
+    );
+    if (!src?.stubSection)
+      throw new ParseError(
+        'PARSE_UNSUPPORTED',
+        `${STUB}: debug directory`,
+        field,
+        `PointerToRawData ${old} is outside every section's data`,
+      );
     view.setUint32(field, old - src.stubSection.pointerToRawData + src.place.pointerToRawData, true);
   }
 }
@@ -402,20 +550,29 @@ export function assembleUki(opts: AssembleUkiOptions): Uint8Array {
   const out = new Uint8Array(p.layout.fileSize);
   const view = new DataView(out.buffer);
   // Headers up to the section table, then whatever the stub has after it in its header area.
-  const firstRaw = p.items.filter((i) => i.stubSection && i.stubSection.sizeOfRawData > 0).reduce((m, i) => Math.min(m, (i.stubSection as PeSection).pointerToRawData), stub.length);
+  const firstRaw = p.items
+    .filter((i) => i.stubSection && i.stubSection.sizeOfRawData > 0)
+    .reduce((m, i) => Math.min(m, (i.stubSection as PeSection).pointerToRawData), stub.length);
   out.set(stub.subarray(0, Math.min(h.sizeOfHeaders, firstRaw, p.layout.sizeOfHeaders)), 0);
   // Section data.
   for (const i of p.items) {
     if (i.data !== undefined) out.set(i.data, i.place.pointerToRawData);
     else if (i.stubSection && i.stubSection.sizeOfRawData > 0) {
       const s = i.stubSection;
-      out.set(stub.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData), i.place.pointerToRawData);
+      out.set(
+        stub.subarray(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData),
+        i.place.pointerToRawData,
+      );
     }
   }
   // Section table.
   p.items.forEach((i, n) => {
     const at = h.tableOffset + n * SECTION_HEADER_SIZE;
-    if (i.stubSection) out.set(stub.subarray(i.stubSection.headerOffset, i.stubSection.headerOffset + SECTION_HEADER_SIZE), at);
+    if (i.stubSection)
+      out.set(
+        stub.subarray(i.stubSection.headerOffset, i.stubSection.headerOffset + SECTION_HEADER_SIZE),
+        at,
+      );
     else {
       out.fill(0, at, at + SECTION_HEADER_SIZE);
       for (let c = 0; c < i.place.name.length; c++) out[at + c] = i.place.name.charCodeAt(c);

@@ -29,7 +29,17 @@ export const MAX_TDVF_MEMORY = 1024 * 1024 * 1024;
 const MAX_GPA = 2n ** 52n;
 const PAGE = 0x1000n;
 
-export const TDVF_SECTION_TYPES = ['BFV', 'CFV', 'TD_HOB', 'TempMem', 'PermMem', 'Payload', 'PayloadParam', 'TD_INFO', 'TD_PARAMS'] as const;
+export const TDVF_SECTION_TYPES = [
+  'BFV',
+  'CFV',
+  'TD_HOB',
+  'TempMem',
+  'PermMem',
+  'Payload',
+  'PayloadParam',
+  'TD_INFO',
+  'TD_PARAMS',
+] as const;
 export type TdvfSectionType = (typeof TDVF_SECTION_TYPES)[number];
 
 export const TDVF_ATTRIBUTE = { mrExtend: 0x1, pageAug: 0x2 } as const;
@@ -61,14 +71,27 @@ export function decodeTdvfDescriptor(r: ByteReader, fileSize: number): TdvfSecti
   const count = r.u32At(12);
   if (version !== TDVF_VERSION) r.fail(`Version ${version} is not ${TDVF_VERSION}`, 8, 'PARSE_UNSUPPORTED');
   if (count === 0) r.fail('no sections', 12);
-  if (count > MAX_TDVF_SECTIONS) r.fail(`${count} sections exceed the limit of ${MAX_TDVF_SECTIONS}`, 12, 'PARSE_LIMIT');
+  if (count > MAX_TDVF_SECTIONS)
+    r.fail(`${count} sections exceed the limit of ${MAX_TDVF_SECTIONS}`, 12, 'PARSE_LIMIT');
   if (length !== TDVF_DESCRIPTOR_HEADER_SIZE + TDVF_SECTION_SIZE * count) {
     r.fail(`Length ${length} is not 16 + 32 x ${count} sections`, 4);
   }
   const sections: TdvfSection[] = [];
-  for (let i = 0; i < count; i++) sections.push(decodeSection(r.sub(TDVF_DESCRIPTOR_HEADER_SIZE + i * TDVF_SECTION_SIZE, TDVF_SECTION_SIZE, `TDVF section ${i}`), i, fileSize));
+  for (let i = 0; i < count; i++)
+    sections.push(
+      decodeSection(
+        r.sub(TDVF_DESCRIPTOR_HEADER_SIZE + i * TDVF_SECTION_SIZE, TDVF_SECTION_SIZE, `TDVF section ${i}`),
+        i,
+        fileSize,
+      ),
+    );
   const total = sections.reduce((n, s) => n + s.memoryDataSize, 0);
-  if (total > MAX_TDVF_MEMORY) r.fail(`the sections claim ${total} bytes of memory, more than the ${MAX_TDVF_MEMORY}-byte limit`, 12, 'PARSE_LIMIT');
+  if (total > MAX_TDVF_MEMORY)
+    r.fail(
+      `the sections claim ${total} bytes of memory, more than the ${MAX_TDVF_MEMORY}-byte limit`,
+      12,
+      'PARSE_LIMIT',
+    );
   checkOverlaps(r, sections);
   return sections;
 }
@@ -83,18 +106,37 @@ function decodeSection(s: ByteReader, index: number, fileSize: number): TdvfSect
   const type = TDVF_SECTION_TYPES[typeId];
   if (type === undefined) s.fail(`Type ${typeId} is not a TDVF section type (0-8)`, 24, 'PARSE_UNSUPPORTED');
   if ((attributes & ~(TDVF_ATTRIBUTE.mrExtend | TDVF_ATTRIBUTE.pageAug)) !== 0) {
-    s.fail(`Attributes 0x${attributes.toString(16)} has bits other than MR.EXTEND and PAGE.AUG`, 28, 'PARSE_UNSUPPORTED');
+    s.fail(
+      `Attributes 0x${attributes.toString(16)} has bits other than MR.EXTEND and PAGE.AUG`,
+      28,
+      'PARSE_UNSUPPORTED',
+    );
   }
   const mrExtend = (attributes & TDVF_ATTRIBUTE.mrExtend) !== 0;
   const pageAug = (attributes & TDVF_ATTRIBUTE.pageAug) !== 0;
-  if (mrExtend && pageAug) s.fail('MR.EXTEND and PAGE.AUG together: a page added after launch cannot be extended into MRTD', 28);
+  if (mrExtend && pageAug)
+    s.fail('MR.EXTEND and PAGE.AUG together: a page added after launch cannot be extended into MRTD', 28);
   if (gpa % PAGE !== 0n) s.fail(`MemoryAddress 0x${gpa.toString(16)} is not 4 KiB aligned`, 8);
   if (memSize % PAGE !== 0n) s.fail(`MemoryDataSize 0x${memSize.toString(16)} is not 4 KiB aligned`, 16);
-  if (memSize > BigInt(MAX_TDVF_MEMORY)) s.fail(`MemoryDataSize 0x${memSize.toString(16)} exceeds the ${MAX_TDVF_MEMORY}-byte limit`, 16, 'PARSE_LIMIT');
-  if (gpa + memSize > MAX_GPA) s.fail(`GPA range 0x${gpa.toString(16)} + 0x${memSize.toString(16)} is beyond 52 bits`, 8);
-  if (memSize < BigInt(rawDataSize)) s.fail(`MemoryDataSize 0x${memSize.toString(16)} is smaller than RawDataSize 0x${rawDataSize.toString(16)}`, 16);
+  if (memSize > BigInt(MAX_TDVF_MEMORY))
+    s.fail(
+      `MemoryDataSize 0x${memSize.toString(16)} exceeds the ${MAX_TDVF_MEMORY}-byte limit`,
+      16,
+      'PARSE_LIMIT',
+    );
+  if (gpa + memSize > MAX_GPA)
+    s.fail(`GPA range 0x${gpa.toString(16)} + 0x${memSize.toString(16)} is beyond 52 bits`, 8);
+  if (memSize < BigInt(rawDataSize))
+    s.fail(
+      `MemoryDataSize 0x${memSize.toString(16)} is smaller than RawDataSize 0x${rawDataSize.toString(16)}`,
+      16,
+    );
   if (rawDataSize > 0 && dataOffset + rawDataSize > fileSize) {
-    s.fail(`raw data [0x${dataOffset.toString(16)}, +0x${rawDataSize.toString(16)}) is outside the ${fileSize}-byte file`, 0, 'PARSE_INVALID');
+    s.fail(
+      `raw data [0x${dataOffset.toString(16)}, +0x${rawDataSize.toString(16)}) is outside the ${fileSize}-byte file`,
+      0,
+      'PARSE_INVALID',
+    );
   }
   return {
     index,
@@ -116,7 +158,10 @@ function checkOverlaps(r: ByteReader, sections: readonly TdvfSection[]): void {
     const prev = used[i - 1] as TdvfSection;
     const cur = used[i] as TdvfSection;
     if (cur.memoryAddress < prev.memoryAddress + prev.memoryDataSize) {
-      r.fail(`sections ${prev.index} and ${cur.index} overlap at GPA 0x${cur.memoryAddress.toString(16)}`, TDVF_DESCRIPTOR_HEADER_SIZE + cur.index * TDVF_SECTION_SIZE);
+      r.fail(
+        `sections ${prev.index} and ${cur.index} overlap at GPA 0x${cur.memoryAddress.toString(16)}`,
+        TDVF_DESCRIPTOR_HEADER_SIZE + cur.index * TDVF_SECTION_SIZE,
+      );
     }
   }
 }

@@ -7,8 +7,19 @@ import { ParseError } from '../errors.js';
 import { GUID_SIZE, guidToString } from '../gpt/guid.js';
 import { ByteReader } from '../reader.js';
 import type { ByteSource } from '../source.js';
-import { MIN_FOOTER_IMAGE, TDX_METADATA_OFFSET_GUID, footerEntry, parseFooterTable } from '../ovmf-footer/index.js';
-import { MAX_TDVF_SECTIONS, TDVF_DESCRIPTOR_HEADER_SIZE, TDVF_SECTION_SIZE, decodeTdvfDescriptor, type TdvfSection } from './descriptor.js';
+import {
+  MIN_FOOTER_IMAGE,
+  TDX_METADATA_OFFSET_GUID,
+  footerEntry,
+  parseFooterTable,
+} from '../ovmf-footer/index.js';
+import {
+  MAX_TDVF_SECTIONS,
+  TDVF_DESCRIPTOR_HEADER_SIZE,
+  TDVF_SECTION_SIZE,
+  decodeTdvfDescriptor,
+  type TdvfSection,
+} from './descriptor.js';
 
 export { TDX_METADATA_OFFSET_GUID } from '../ovmf-footer/index.js';
 /** The GUID in the 16 bytes before the "TDVF" descriptor (OvmfPkg/ResetVector/X64/IntelTdxMetadata.asm). */
@@ -32,20 +43,41 @@ export async function readTdvfMetadata(src: ByteSource): Promise<TdvfMetadata> {
   // table_len is a u16: the table and footer fit in the last 64 KiB + 50 bytes of the file.
   const tailLen = Math.min(src.size, 0xffff + MIN_FOOTER_IMAGE);
   const tailStart = src.size - tailLen;
-  if (src.size < MIN_FOOTER_IMAGE) throw new ParseError('PARSE_TRUNCATED', src.name, src.base, `${src.size} bytes is too small for an OVMF footer table`);
+  if (src.size < MIN_FOOTER_IMAGE)
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      src.name,
+      src.base,
+      `${src.size} bytes is too small for an OVMF footer table`,
+    );
   const table = parseFooterTable(await src.read(tailStart, tailLen), src.base + tailStart);
   if (!table.present) {
-    throw new ParseError('PARSE_UNSUPPORTED', src.name, src.base + Math.max(0, src.size - 48), 'no OVMF footer table: not a TDVF/OVMF image (td-shim images without the footer are not supported)');
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      src.name,
+      src.base + Math.max(0, src.size - 48),
+      'no OVMF footer table: not a TDVF/OVMF image (td-shim images without the footer are not supported)',
+    );
   }
   const entry = footerEntry(table, TDX_METADATA_OFFSET_GUID);
   if (entry === undefined) {
-    throw new ParseError('PARSE_UNSUPPORTED', `${src.name}: OVMF footer table`, src.base + src.size - 48, `no TDX metadata entry (${TDX_METADATA_OFFSET_GUID}): the firmware was built without TDX support`);
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      `${src.name}: OVMF footer table`,
+      src.base + src.size - 48,
+      `no TDX metadata entry (${TDX_METADATA_OFFSET_GUID}): the firmware was built without TDX support`,
+    );
   }
   const er = new ByteReader(entry.data, `${src.name}: TDX metadata offset entry`, entry.offset);
   const offsetFromEnd = er.u32At(0);
-  if (offsetFromEnd < TDVF_DESCRIPTOR_HEADER_SIZE || offsetFromEnd > src.size) er.fail(`offset ${offsetFromEnd} from the end does not point into the ${src.size}-byte file`, 0);
+  if (offsetFromEnd < TDVF_DESCRIPTOR_HEADER_SIZE || offsetFromEnd > src.size)
+    er.fail(`offset ${offsetFromEnd} from the end does not point into the ${src.size}-byte file`, 0);
   const rel = src.size - offsetFromEnd;
-  const head = new ByteReader(await src.read(rel, TDVF_DESCRIPTOR_HEADER_SIZE), `${src.name}: TDVF descriptor`, src.base + rel);
+  const head = new ByteReader(
+    await src.read(rel, TDVF_DESCRIPTOR_HEADER_SIZE),
+    `${src.name}: TDVF descriptor`,
+    src.base + rel,
+  );
   const count = head.u32At(12);
   const length = TDVF_DESCRIPTOR_HEADER_SIZE + TDVF_SECTION_SIZE * Math.min(count, MAX_TDVF_SECTIONS);
   // Read what the header claims (capped); decodeTdvfDescriptor reports a short or inconsistent one.
@@ -53,6 +85,13 @@ export async function readTdvfMetadata(src: ByteSource): Promise<TdvfMetadata> {
   const desc = new ByteReader(await src.read(rel, avail), head.structure, head.base);
   const sections = decodeTdvfDescriptor(desc, src.size);
   let metadataGuidPresent = false;
-  if (rel >= GUID_SIZE) metadataGuidPresent = guidToString(await src.read(rel - GUID_SIZE, GUID_SIZE)) === TDX_METADATA_GUID;
-  return { fileSize: src.size, descriptorOffset: src.base + rel, offsetFromEnd, metadataGuidPresent, sections };
+  if (rel >= GUID_SIZE)
+    metadataGuidPresent = guidToString(await src.read(rel - GUID_SIZE, GUID_SIZE)) === TDX_METADATA_GUID;
+  return {
+    fileSize: src.size,
+    descriptorOffset: src.base + rel,
+    offsetFromEnd,
+    metadataGuidPresent,
+    sections,
+  };
 }

@@ -3,7 +3,11 @@
 // ovmf_hash, ovmf_sections, sev_es_reset_eip, sev_hashes_table_gpa). With the OVMF hash as the seed
 // (`ovmfHashSeed`) this is all sev-snp-measure's SNP flow reads from the file.
 import { NodeimgError } from '../../../image/formats/errors.js';
-import { checkSevSections, sevSectionTypeName, type SevMetadataSection } from '../../../image/formats/ovmf-footer/index.js';
+import {
+  checkSevSections,
+  sevSectionTypeName,
+  type SevMetadataSection,
+} from '../../../image/formats/ovmf-footer/index.js';
 import type { AmdSevFirmware } from './firmware.js';
 
 export interface FirmwareParameters {
@@ -20,10 +24,12 @@ const MAX_SECTIONS = 64;
 /** An AmdSevFirmware with no bytes (size 0): only usable with an OVMF hash seed in SNP mode. */
 export function describeAmdSevFirmware(p: FirmwareParameters): AmdSevFirmware {
   const u32 = (name: string, n: number) => {
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new NodeimgError('USAGE', `${name} ${n} is not a u32`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new NodeimgError('USAGE', `${name} ${n} is not a u32`);
     return n;
   };
-  if (p.sections.length > MAX_SECTIONS) throw new NodeimgError('USAGE', `${p.sections.length} SEV metadata sections (limit ${MAX_SECTIONS})`);
+  if (p.sections.length > MAX_SECTIONS)
+    throw new NodeimgError('USAGE', `${p.sections.length} SEV metadata sections (limit ${MAX_SECTIONS})`);
   const sections: SevMetadataSection[] = p.sections.map((s, index) => ({
     index,
     offset: 0,
@@ -33,7 +39,8 @@ export function describeAmdSevFirmware(p: FirmwareParameters): AmdSevFirmware {
     typeName: sevSectionTypeName(s.type),
   }));
   checkSevSections(sections);
-  const hashGpa = p.sevHashTableGpa === undefined ? undefined : u32('sev_hashes_table_gpa', p.sevHashTableGpa);
+  const hashGpa =
+    p.sevHashTableGpa === undefined ? undefined : u32('sev_hashes_table_gpa', p.sevHashTableGpa);
   return {
     name: p.name ?? 'described firmware',
     bytes: new Uint8Array(0),

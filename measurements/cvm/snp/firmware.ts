@@ -24,8 +24,20 @@ export interface AmdSevFirmware {
  * it with `endAt`). The footer table is optional here; each mode checks what it needs.
  */
 export function loadAmdSevFirmware(bytes: Uint8Array, name = 'firmware', endAt = FOUR_GIB): AmdSevFirmware {
-  if (bytes.length > MAX_FIRMWARE_SIZE) throw new ParseError('PARSE_LIMIT', name, 0, `${bytes.length} bytes is larger than the ${MAX_FIRMWARE_SIZE}-byte limit for a firmware image`);
-  if (bytes.length > endAt) throw new ParseError('PARSE_INVALID', name, 0, `${bytes.length} bytes do not fit below GPA 0x${endAt.toString(16)}`);
+  if (bytes.length > MAX_FIRMWARE_SIZE)
+    throw new ParseError(
+      'PARSE_LIMIT',
+      name,
+      0,
+      `${bytes.length} bytes is larger than the ${MAX_FIRMWARE_SIZE}-byte limit for a firmware image`,
+    );
+  if (bytes.length > endAt)
+    throw new ParseError(
+      'PARSE_INVALID',
+      name,
+      0,
+      `${bytes.length} bytes do not fit below GPA 0x${endAt.toString(16)}`,
+    );
   return { name, bytes, size: bytes.length, gpa: endAt - bytes.length, footer: parseOvmfFooter(bytes) };
 }
 
@@ -33,13 +45,22 @@ export function loadAmdSevFirmware(bytes: Uint8Array, name = 'firmware', endAt =
 export function assertPageAligned(fw: AmdSevFirmware): void {
   assertHasBytes(fw);
   if (fw.size === 0 || fw.size % PAGE_SIZE !== 0 || fw.gpa % PAGE_SIZE !== 0) {
-    throw new ParseError('PARSE_INVALID', fw.name, 0, `SEV-SNP maps whole 4 KiB pages; ${fw.size} bytes at GPA 0x${fw.gpa.toString(16)} is not`);
+    throw new ParseError(
+      'PARSE_INVALID',
+      fw.name,
+      0,
+      `SEV-SNP maps whole 4 KiB pages; ${fw.size} bytes at GPA 0x${fw.gpa.toString(16)} is not`,
+    );
   }
 }
 
 /** A described firmware (described-firmware.ts) has parameters but no bytes to hash. */
 export function assertHasBytes(fw: AmdSevFirmware): void {
-  if (fw.size === 0) throw new NodeimgError('USAGE', `${fw.name} has no bytes to measure: give the OVMF hash (snp) or the firmware file`);
+  if (fw.size === 0)
+    throw new NodeimgError(
+      'USAGE',
+      `${fw.name} has no bytes to measure: give the OVMF hash (snp) or the firmware file`,
+    );
 }
 
 // Keyed by the firmware object: the same parsed image is hashed once however often it is used.
@@ -62,6 +83,10 @@ export function firmwareLaunchDigest(fw: AmdSevFirmware): LaunchDigest {
 
 /** sev-snp-measure's OVMF hash in hex, or its `--snp-ovmf-hash` value validated. */
 export function parseOvmfHashSeed(hex: string): Uint8Array {
-  if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== LD_SIZE * 2) throw new NodeimgError('USAGE', `an OVMF hash is ${LD_SIZE * 2} hex digits, got ${JSON.stringify(hex.slice(0, 120))}`);
+  if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== LD_SIZE * 2)
+    throw new NodeimgError(
+      'USAGE',
+      `an OVMF hash is ${LD_SIZE * 2} hex digits, got ${JSON.stringify(hex.slice(0, 120))}`,
+    );
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }

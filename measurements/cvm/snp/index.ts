@@ -7,11 +7,23 @@ export { svsmDigests } from './svsm-digest.js';
 export type { SvsmLaunchInput } from './svsm-digest.js';
 export { sevDigest, sevEsDigests } from './sev-digest.js';
 export type { SevEsLaunchInput, SevEsLaunchResult, SevLaunchResult } from './sev-digest.js';
-export { loadAmdSevFirmware, firmwareLaunchDigest, parseOvmfHashSeed, MAX_FIRMWARE_SIZE } from './firmware.js';
+export {
+  loadAmdSevFirmware,
+  firmwareLaunchDigest,
+  parseOvmfHashSeed,
+  MAX_FIRMWARE_SIZE,
+} from './firmware.js';
 export type { AmdSevFirmware } from './firmware.js';
 export { describeAmdSevFirmware } from './described-firmware.js';
 export type { FirmwareParameters } from './described-firmware.js';
-export { kernelHashes, kernelHashesFromBytes, sevHashTable, sevHashTablePage, cmdlineBytes, SEV_HASH_TABLE_SIZE } from './kernel-hashes.js';
+export {
+  kernelHashes,
+  kernelHashesFromBytes,
+  sevHashTable,
+  sevHashTablePage,
+  cmdlineBytes,
+  SEV_HASH_TABLE_SIZE,
+} from './kernel-hashes.js';
 export type { KernelHashes } from './kernel-hashes.js';
 export { LaunchDigest, PAGE_TYPE, PAGE_INFO_SIZE, LD_SIZE, VMSA_GPA } from './page-info.js';
 export type { PageRun, PageTypeName } from './page-info.js';
@@ -20,7 +32,12 @@ export type { VmmType, VmsaParams } from './vmsa.js';
 export { CPU_SIGS, cpuSig, vcpuSigForType } from './vcpu-types.js';
 export { MAX_VCPUS } from './vcpus.js';
 export type { VcpuDigest } from './vcpus.js';
-export { decodeSnpReport, SNP_REPORT_SIZE, SNP_REPORT_VERSIONS, SIG_ALGO_ECDSA_P384_SHA384 } from './report.js';
+export {
+  decodeSnpReport,
+  SNP_REPORT_SIZE,
+  SNP_REPORT_VERSIONS,
+  SIG_ALGO_ECDSA_P384_SHA384,
+} from './report.js';
 export type { SnpReport, SnpFirmwareVersion } from './report.js';
 export { decodePolicy, decodePlatformInfo, decodeKeyInfo, decodeTcb } from './report-fields.js';
 export type { SnpGuestPolicy, SnpPlatformInfo, SnpKeyInfo, SigningKey, TcbVersion } from './report-fields.js';

@@ -47,9 +47,17 @@ export function cmdlineBytes(append: string | undefined): Uint8Array {
  * Kernel hashes from the kernel's SHA-256 (hash big files while streaming them), the initrd's
  * SHA-256 (undefined: no -initrd, which QEMU hashes as an empty blob) and the `-append` string.
  */
-export function kernelHashes(input: { readonly kernelSha256: Uint8Array; readonly initrdSha256?: Uint8Array | undefined; readonly append?: string | undefined }): KernelHashes {
-  for (const [name, d] of [['kernel', input.kernelSha256], ['initrd', input.initrdSha256]] as const) {
-    if (d !== undefined && d.length !== 32) throw new NodeimgError('USAGE', `${name} SHA-256 must be 32 bytes, got ${d.length}`);
+export function kernelHashes(input: {
+  readonly kernelSha256: Uint8Array;
+  readonly initrdSha256?: Uint8Array | undefined;
+  readonly append?: string | undefined;
+}): KernelHashes {
+  for (const [name, d] of [
+    ['kernel', input.kernelSha256],
+    ['initrd', input.initrdSha256],
+  ] as const) {
+    if (d !== undefined && d.length !== 32)
+      throw new NodeimgError('USAGE', `${name} SHA-256 must be 32 bytes, got ${d.length}`);
   }
   return {
     kernel: new Uint8Array(input.kernelSha256),
@@ -59,8 +67,16 @@ export function kernelHashes(input: { readonly kernelSha256: Uint8Array; readonl
 }
 
 /** Kernel hashes from the blobs themselves. */
-export function kernelHashesFromBytes(input: { readonly kernel: Uint8Array; readonly initrd?: Uint8Array | undefined; readonly append?: string | undefined }): KernelHashes {
-  return kernelHashes({ kernelSha256: sha256(input.kernel), initrdSha256: input.initrd ? sha256(input.initrd) : undefined, append: input.append });
+export function kernelHashesFromBytes(input: {
+  readonly kernel: Uint8Array;
+  readonly initrd?: Uint8Array | undefined;
+  readonly append?: string | undefined;
+}): KernelHashes {
+  return kernelHashes({
+    kernelSha256: sha256(input.kernel),
+    initrdSha256: input.initrd ? sha256(input.initrd) : undefined,
+    append: input.append,
+  });
 }
 
 /** The 176-byte padded table (what SEV and SEV-ES append to their launch digest). */
@@ -70,7 +86,11 @@ export function sevHashTable(h: KernelHashes): Uint8Array {
   out.set(guidFromString(SEV_HASH_TABLE_HEADER_GUID), 0);
   v.setUint16(16, TABLE_SIZE, true);
   let at = 18;
-  for (const [guid, digest] of [[SEV_CMDLINE_ENTRY_GUID, h.cmdline], [SEV_INITRD_ENTRY_GUID, h.initrd], [SEV_KERNEL_ENTRY_GUID, h.kernel]] as const) {
+  for (const [guid, digest] of [
+    [SEV_CMDLINE_ENTRY_GUID, h.cmdline],
+    [SEV_INITRD_ENTRY_GUID, h.initrd],
+    [SEV_KERNEL_ENTRY_GUID, h.kernel],
+  ] as const) {
     out.set(guidFromString(guid), at);
     v.setUint16(at + 16, ENTRY_SIZE, true);
     out.set(digest, at + 18);
@@ -82,7 +102,10 @@ export function sevHashTable(h: KernelHashes): Uint8Array {
 /** The SNP kernel-hashes page: 4 KiB of zeros with the padded table at `offsetInPage`. */
 export function sevHashTablePage(table: Uint8Array, offsetInPage: number): Uint8Array {
   if (!Number.isInteger(offsetInPage) || offsetInPage < 0 || offsetInPage + table.length > PAGE_SIZE) {
-    throw new NodeimgError('PARSE_INVALID', `the ${table.length}-byte kernel-hashes table does not fit in its page at offset 0x${offsetInPage.toString(16)}`);
+    throw new NodeimgError(
+      'PARSE_INVALID',
+      `the ${table.length}-byte kernel-hashes table does not fit in its page at offset 0x${offsetInPage.toString(16)}`,
+    );
   }
   const page = new Uint8Array(PAGE_SIZE);
   page.set(table, offsetInPage);

@@ -42,27 +42,58 @@ export interface AmdLaunchResult {
 }
 
 export function amdLaunchDigests(p: AmdLaunchInput): AmdLaunchResult {
-  const base = { mode: p.mode, ovmfHash: undefined, sevHashTable: undefined, vmsaBspSha384: undefined, vmsaApSha384: undefined, pages: undefined };
-  if (p.mode !== 'snp' && p.ovmfHashSeed) throw new NodeimgError('USAGE', 'a stored OVMF hash only applies to --mode snp');
-  if (p.mode !== 'snp:svsm' && p.svsm) throw new NodeimgError('USAGE', 'an SVSM image only applies to --mode snp:svsm');
+  const base = {
+    mode: p.mode,
+    ovmfHash: undefined,
+    sevHashTable: undefined,
+    vmsaBspSha384: undefined,
+    vmsaApSha384: undefined,
+    pages: undefined,
+  };
+  if (p.mode !== 'snp' && p.ovmfHashSeed)
+    throw new NodeimgError('USAGE', 'a stored OVMF hash only applies to --mode snp');
+  if (p.mode !== 'snp:svsm' && p.svsm)
+    throw new NodeimgError('USAGE', 'an SVSM image only applies to --mode snp:svsm');
   const vcpus = p.vcpus ?? [];
   switch (p.mode) {
     case 'sev': {
       const r = sevDigest({ firmware: p.firmware, kernel: p.kernel });
-      return { ...base, hash: 'sha256', sevHashTable: r.sevHashTable, digests: [{ vcpus: null, digest: r.digest }] };
+      return {
+        ...base,
+        hash: 'sha256',
+        sevHashTable: r.sevHashTable,
+        digests: [{ vcpus: null, digest: r.digest }],
+      };
     }
     case 'seves': {
-      const r = sevEsDigests({ firmware: p.firmware, vcpus, vmmType: p.vmmType ?? 'QEMU', vcpuSig: p.vcpuSig, kernel: p.kernel });
+      const r = sevEsDigests({
+        firmware: p.firmware,
+        vcpus,
+        vmmType: p.vmmType ?? 'QEMU',
+        vcpuSig: p.vcpuSig,
+        kernel: p.kernel,
+      });
       return { ...base, hash: 'sha256', ...r };
     }
     case 'snp':
       return { mode: p.mode, hash: 'sha384', ...snpDigests({ ...p, vcpus, vmmType: p.vmmType ?? 'QEMU' }) };
     case 'snp:svsm': {
       if (!p.svsm) throw new NodeimgError('USAGE', 'snp:svsm needs the SVSM image and the OVMF_VARS size');
-      if ((p.vmmType ?? 'QEMU') !== 'QEMU') throw new NodeimgError('USAGE', 'snp:svsm is only defined for QEMU');
+      if ((p.vmmType ?? 'QEMU') !== 'QEMU')
+        throw new NodeimgError('USAGE', 'snp:svsm is only defined for QEMU');
       if (p.kernel) throw new NodeimgError('USAGE', 'snp:svsm does not measure a kernel');
       if (p.vcpuSig === undefined) throw new NodeimgError('USAGE', 'snp:svsm needs the vCPU signature');
-      return { mode: p.mode, hash: 'sha384', ...svsmDigests({ firmware: p.firmware, svsm: p.svsm.image, varsSize: p.svsm.varsSize, vcpus, vcpuSig: p.vcpuSig }) };
+      return {
+        mode: p.mode,
+        hash: 'sha384',
+        ...svsmDigests({
+          firmware: p.firmware,
+          svsm: p.svsm.image,
+          varsSize: p.svsm.varsSize,
+          vcpus,
+          vcpuSig: p.vcpuSig,
+        }),
+      };
     }
   }
 }

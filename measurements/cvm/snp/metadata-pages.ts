@@ -17,9 +17,19 @@ export interface MetadataPagesOptions {
   readonly source: string;
 }
 
-export function measureMetadataPages(ld: LaunchDigest, sections: readonly SevMetadataSection[], o: MetadataPagesOptions): void {
+export function measureMetadataPages(
+  ld: LaunchDigest,
+  sections: readonly SevMetadataSection[],
+  o: MetadataPagesOptions,
+): void {
   const total = sections.reduce((n, s) => n + s.size, 0);
-  if (total > MAX_METADATA_BYTES) throw new ParseError('PARSE_LIMIT', 'SEV metadata', sections[0]?.offset ?? 0, `sections cover ${total} bytes (limit ${MAX_METADATA_BYTES})`);
+  if (total > MAX_METADATA_BYTES)
+    throw new ParseError(
+      'PARSE_LIMIT',
+      'SEV metadata',
+      sections[0]?.offset ?? 0,
+      `sections cover ${total} bytes (limit ${MAX_METADATA_BYTES})`,
+    );
   for (const s of sections) {
     switch (s.type) {
       case SEV_SECTION_TYPES.SNP_SEC_MEM:
@@ -37,18 +47,33 @@ export function measureMetadataPages(ld: LaunchDigest, sections: readonly SevMet
         break;
       case SEV_SECTION_TYPES.SNP_KERNEL_HASHES:
         if (o.hashesPage) {
-          if (s.size !== PAGE_SIZE) throw new ParseError('PARSE_UNSUPPORTED', 'SEV metadata', s.offset, `the SNP_KERNEL_HASHES section is ${s.size} bytes; only a single page can hold the hashes`);
+          if (s.size !== PAGE_SIZE)
+            throw new ParseError(
+              'PARSE_UNSUPPORTED',
+              'SEV metadata',
+              s.offset,
+              `the SNP_KERNEL_HASHES section is ${s.size} bytes; only a single page can hold the hashes`,
+            );
           ld.normalPages(s.gpa, o.hashesPage);
         } else {
           ld.emptyPages('ZERO', s.gpa, s.size); // no kernel, or QEMU's default kernel-hashes=off
         }
         break;
       default:
-        throw new ParseError('PARSE_UNSUPPORTED', 'SEV metadata', s.offset, `section ${s.index} has type ${s.type}, which no VMM knows how to pre-validate`);
+        throw new ParseError(
+          'PARSE_UNSUPPORTED',
+          'SEV metadata',
+          s.offset,
+          `section ${s.index} has type ${s.type}, which no VMM knows how to pre-validate`,
+        );
     }
   }
-  if (o.vmmType === 'ec2') for (const s of sections) if (s.type === SEV_SECTION_TYPES.CPUID) ld.update('CPUID', s.gpa);
+  if (o.vmmType === 'ec2')
+    for (const s of sections) if (s.type === SEV_SECTION_TYPES.CPUID) ld.update('CPUID', s.gpa);
   if (o.hashesPage && !sections.some((s) => s.type === SEV_SECTION_TYPES.SNP_KERNEL_HASHES)) {
-    throw new NodeimgError('USAGE', `a kernel is to be measured but ${o.source} has no SNP_KERNEL_HASHES section: it cannot verify a directly booted kernel (use an AmdSev build such as OVMF.amdsev.fd)`);
+    throw new NodeimgError(
+      'USAGE',
+      `a kernel is to be measured but ${o.source} has no SNP_KERNEL_HASHES section: it cannot verify a directly booted kernel (use an AmdSev build such as OVMF.amdsev.fd)`,
+    );
   }
 }

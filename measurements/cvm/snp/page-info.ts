@@ -48,7 +48,8 @@ export class LaunchDigest {
 
   /** `seed`: start from a stored LD (e.g. the OVMF hash) instead of 48 zero bytes. */
   constructor(seed: Uint8Array = ZERO_CONTENTS, log: readonly PageRun[] = []) {
-    if (seed.length !== LD_SIZE) throw new NodeimgError('USAGE', `a launch digest seed is ${LD_SIZE} bytes, got ${seed.length}`);
+    if (seed.length !== LD_SIZE)
+      throw new NodeimgError('USAGE', `a launch digest seed is ${LD_SIZE} bytes, got ${seed.length}`);
     this.ld = new Uint8Array(seed);
     this.log = [...log];
   }
@@ -68,7 +69,8 @@ export class LaunchDigest {
 
   /** One PAGE_INFO step: `contents` is SHA-384 of the page (NORMAL, VMSA) or zeros (the rest). */
   update(type: PageTypeName, gpa: number, contents: Uint8Array = ZERO_CONTENTS): void {
-    if (contents.length !== LD_SIZE) throw new NodeimgError('INTERNAL', `PAGE_INFO CONTENTS is ${LD_SIZE} bytes, got ${contents.length}`);
+    if (contents.length !== LD_SIZE)
+      throw new NodeimgError('INTERNAL', `PAGE_INFO CONTENTS is ${LD_SIZE} bytes, got ${contents.length}`);
     this.info.set(this.ld, 0x00); // DIGEST_CUR
     this.info.set(contents, 0x30); // CONTENTS
     this.view.setUint16(0x60, PAGE_INFO_SIZE, true); // LENGTH
@@ -80,7 +82,8 @@ export class LaunchDigest {
 
   /** NORMAL pages over `data` (a whole number of pages) starting at `gpa`, in ascending GPA. */
   normalPages(gpa: number, data: Uint8Array): void {
-    if (data.length % PAGE_SIZE !== 0) throw new NodeimgError('INTERNAL', `NORMAL pages need whole 4 KiB pages, got ${data.length} bytes`);
+    if (data.length % PAGE_SIZE !== 0)
+      throw new NodeimgError('INTERNAL', `NORMAL pages need whole 4 KiB pages, got ${data.length} bytes`);
     for (let off = 0; off < data.length; off += PAGE_SIZE) {
       this.update('NORMAL', gpa + off, sha384(data.subarray(off, off + PAGE_SIZE)));
     }

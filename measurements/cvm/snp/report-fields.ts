@@ -96,6 +96,7 @@ export interface TcbVersion {
 /** CPUID family 0x1A (Turin) reports use the Turin TCB layout; Milan and Genoa (0x19) the older one. */
 export function decodeTcb(raw: bigint, family: number | undefined): TcbVersion {
   const byte = (i: number): number => Number((raw >> BigInt(8 * i)) & 0xffn);
-  if (family === 0x1a) return { raw, fmc: byte(0), bootLoader: byte(1), tee: byte(2), snp: byte(3), microcode: byte(7) };
+  if (family === 0x1a)
+    return { raw, fmc: byte(0), bootLoader: byte(1), tee: byte(2), snp: byte(3), microcode: byte(7) };
   return { raw, bootLoader: byte(0), tee: byte(1), snp: byte(6), microcode: byte(7) };
 }

@@ -5,7 +5,16 @@
 // needs AMD's VCEK/VLEK chain).
 import { ParseError } from '../../../image/formats/errors.js';
 import { ByteReader } from '../../../image/formats/reader.js';
-import { decodeKeyInfo, decodePlatformInfo, decodePolicy, decodeTcb, type SnpGuestPolicy, type SnpKeyInfo, type SnpPlatformInfo, type TcbVersion } from './report-fields.js';
+import {
+  decodeKeyInfo,
+  decodePlatformInfo,
+  decodePolicy,
+  decodeTcb,
+  type SnpGuestPolicy,
+  type SnpKeyInfo,
+  type SnpPlatformInfo,
+  type TcbVersion,
+} from './report-fields.js';
 
 export const SNP_REPORT_SIZE = 0x4a0; // 1184
 /**
@@ -71,20 +80,46 @@ function p384(r: ByteReader, at: number, name: string): Uint8Array {
 export function decodeSnpReport(bytes: Uint8Array, offset = 0, base = 0): SnpReport {
   const outer = new ByteReader(bytes, 'SEV-SNP attestation report', base);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset + SNP_REPORT_SIZE > bytes.length) {
-    throw new ParseError('PARSE_TRUNCATED', outer.structure, base + Math.max(0, Math.min(offset, bytes.length)), `a report is ${SNP_REPORT_SIZE} bytes; ${Math.max(0, bytes.length - offset)} are left at offset ${offset}`);
+    throw new ParseError(
+      'PARSE_TRUNCATED',
+      outer.structure,
+      base + Math.max(0, Math.min(offset, bytes.length)),
+      `a report is ${SNP_REPORT_SIZE} bytes; ${Math.max(0, bytes.length - offset)} are left at offset ${offset}`,
+    );
   }
   const r = outer.sub(offset, SNP_REPORT_SIZE);
   const version = r.u32At(0x00);
-  if (version < SNP_REPORT_VERSIONS.min) r.fail(`version ${version} (the first released layout is ${SNP_REPORT_VERSIONS.min})`, 0, 'PARSE_UNSUPPORTED');
-  if (version > SNP_REPORT_VERSIONS.plausible) r.fail(`version ${version} is not a report version: is this an attestation report, at the right offset?`, 0, 'PARSE_UNSUPPORTED');
+  if (version < SNP_REPORT_VERSIONS.min)
+    r.fail(
+      `version ${version} (the first released layout is ${SNP_REPORT_VERSIONS.min})`,
+      0,
+      'PARSE_UNSUPPORTED',
+    );
+  if (version > SNP_REPORT_VERSIONS.plausible)
+    r.fail(
+      `version ${version} is not a report version: is this an attestation report, at the right offset?`,
+      0,
+      'PARSE_UNSUPPORTED',
+    );
   const warnings: string[] = [];
-  if (version > SNP_REPORT_VERSIONS.max) warnings.push(`report version ${version} is newer than ${SNP_REPORT_VERSIONS.max}: decoded with the version ${SNP_REPORT_VERSIONS.max} layout`);
+  if (version > SNP_REPORT_VERSIONS.max)
+    warnings.push(
+      `report version ${version} is newer than ${SNP_REPORT_VERSIONS.max}: decoded with the version ${SNP_REPORT_VERSIONS.max} layout`,
+    );
   const copy = (at: number, n: number): Uint8Array => new Uint8Array(r.bytesAt(at, n));
-  const cpuid = version >= 3 ? { family: r.u8At(0x188), model: r.u8At(0x189), stepping: r.u8At(0x18a) } : undefined;
+  const cpuid =
+    version >= 3 ? { family: r.u8At(0x188), model: r.u8At(0x189), stepping: r.u8At(0x18a) } : undefined;
   const tcb = (at: number): TcbVersion => decodeTcb(r.u64At(at), cpuid?.family);
-  const fwVersion = (at: number): SnpFirmwareVersion => ({ build: r.u8At(at), minor: r.u8At(at + 1), major: r.u8At(at + 2) });
+  const fwVersion = (at: number): SnpFirmwareVersion => ({
+    build: r.u8At(at),
+    minor: r.u8At(at + 1),
+    major: r.u8At(at + 2),
+  });
   const signatureAlgo = r.u32At(0x34);
-  if (signatureAlgo !== SIG_ALGO_ECDSA_P384_SHA384) warnings.push(`signature algorithm ${signatureAlgo} is not ECDSA P-384/SHA-384: signature left undecoded`);
+  if (signatureAlgo !== SIG_ALGO_ECDSA_P384_SHA384)
+    warnings.push(
+      `signature algorithm ${signatureAlgo} is not ECDSA P-384/SHA-384: signature left undecoded`,
+    );
   return {
     offset: r.abs(0),
     version,
@@ -113,7 +148,10 @@ export function decodeSnpReport(bytes: Uint8Array, offset = 0, base = 0): SnpRep
     launchTcb: tcb(0x1f0),
     launchMitVector: version >= 5 ? r.u64At(0x1f8) : undefined,
     currentMitVector: version >= 5 ? r.u64At(0x200) : undefined,
-    signature: signatureAlgo === SIG_ALGO_ECDSA_P384_SHA384 ? { r: p384(r, 0x2a0, 'r'), s: p384(r, 0x2e8, 's') } : undefined,
+    signature:
+      signatureAlgo === SIG_ALGO_ECDSA_P384_SHA384
+        ? { r: p384(r, 0x2a0, 'r'), s: p384(r, 0x2e8, 's') }
+        : undefined,
     signatureRaw: copy(0x2a0, 0x200),
     warnings,
   };

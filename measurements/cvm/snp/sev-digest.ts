@@ -12,14 +12,20 @@ import { checkVcpuCounts, requireResetEip, vmsaHashes, type VcpuDigest } from '.
 import type { VmmType } from './vmsa.js';
 
 /** Firmware (+ hashes table) as a running SHA-256, and the table itself. */
-function prefix(fw: AmdSevFirmware, kernel: KernelHashes | undefined): { hash: Hash; table: Uint8Array | undefined } {
+function prefix(
+  fw: AmdSevFirmware,
+  kernel: KernelHashes | undefined,
+): { hash: Hash; table: Uint8Array | undefined } {
   assertHasBytes(fw);
   const hash = createHash('sha256').update(fw.bytes);
   if (!kernel) return { hash, table: undefined };
   // OVMF verifies the blobs only when its build has the SEV hash table block (AmdSev builds).
   const block = fw.footer.sevHashTable;
   if (!block || block.gpa === 0) {
-    throw new NodeimgError('USAGE', `a kernel is to be measured but ${fw.name} does not support kernel/initrd/cmdline measurement (no SEV hash table block)`);
+    throw new NodeimgError(
+      'USAGE',
+      `a kernel is to be measured but ${fw.name} does not support kernel/initrd/cmdline measurement (no SEV hash table block)`,
+    );
   }
   const table = sevHashTable(kernel);
   hash.update(table);
@@ -32,7 +38,10 @@ export interface SevLaunchResult {
 }
 
 /** SEV (no VMSA measured): SHA-256(firmware || hashes table). */
-export function sevDigest(input: { readonly firmware: AmdSevFirmware; readonly kernel?: KernelHashes | undefined }): SevLaunchResult {
+export function sevDigest(input: {
+  readonly firmware: AmdSevFirmware;
+  readonly kernel?: KernelHashes | undefined;
+}): SevLaunchResult {
   const { hash, table } = prefix(input.firmware, input.kernel);
   return { sevHashTable: table, digest: new Uint8Array(hash.digest()) };
 }
@@ -57,7 +66,11 @@ export function sevEsDigests(input: SevEsLaunchInput): SevEsLaunchResult {
   const vmmType = input.vmmType ?? 'QEMU';
   const counts = checkVcpuCounts(input.vcpus);
   const vcpuSig = input.vcpuSig ?? (vmmType === 'QEMU' ? undefined : 0);
-  if (vcpuSig === undefined) throw new NodeimgError('USAGE', 'QEMU guests need the vCPU signature (a --vcpu-type, --vcpu-sig or --vcpu-family/model/stepping)');
+  if (vcpuSig === undefined)
+    throw new NodeimgError(
+      'USAGE',
+      'QEMU guests need the vCPU signature (a --vcpu-type, --vcpu-sig or --vcpu-family/model/stepping)',
+    );
   const resetEip = requireResetEip(input.firmware, counts);
   const v = vmsaHashes({ mode: 'seves', vmmType, vcpuSig, resetEip, sevFeatures: 0 });
   const { hash, table } = prefix(input.firmware, input.kernel);

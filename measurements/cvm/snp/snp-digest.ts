@@ -45,7 +45,10 @@ export interface SnpLaunchResult {
 function hashesPage(fw: AmdSevFirmware, kernel: KernelHashes): { table: Uint8Array; page: Uint8Array } {
   const block = fw.footer.sevHashTable;
   if (!block || block.gpa === 0) {
-    throw new NodeimgError('USAGE', `a kernel is to be measured but ${fw.name} has no SEV hash table block (footer GUID 7255371f-...): it cannot verify a directly booted kernel`);
+    throw new NodeimgError(
+      'USAGE',
+      `a kernel is to be measured but ${fw.name} has no SEV hash table block (footer GUID 7255371f-...): it cannot verify a directly booted kernel`,
+    );
   }
   const table = sevHashTable(kernel);
   return { table, page: sevHashTablePage(table, block.gpa & (PAGE_SIZE - 1)) };
@@ -57,9 +60,19 @@ export function snpDigests(input: SnpLaunchInput): SnpLaunchResult {
   const vmmType = input.vmmType ?? 'QEMU';
   const counts = checkVcpuCounts(input.vcpus);
   const vcpuSig = input.vcpuSig ?? (vmmType === 'QEMU' ? undefined : 0);
-  if (vcpuSig === undefined) throw new NodeimgError('USAGE', 'QEMU guests need the vCPU signature (a --vcpu-type, --vcpu-sig or --vcpu-family/model/stepping)');
+  if (vcpuSig === undefined)
+    throw new NodeimgError(
+      'USAGE',
+      'QEMU guests need the vCPU signature (a --vcpu-type, --vcpu-sig or --vcpu-family/model/stepping)',
+    );
   const metadata = fw.footer.sevMetadata;
-  if (!metadata) throw new ParseError('PARSE_UNSUPPORTED', fw.name, fw.footer.table.offset, 'no SEV metadata in the footer table: this firmware cannot launch an SEV-SNP guest');
+  if (!metadata)
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      fw.name,
+      fw.footer.table.offset,
+      'no SEV metadata in the footer table: this firmware cannot launch an SEV-SNP guest',
+    );
   const resetEip = requireResetEip(fw, counts);
   let ld: LaunchDigest;
   if (input.ovmfHashSeed) {
@@ -71,9 +84,22 @@ export function snpDigests(input: SnpLaunchInput): SnpLaunchResult {
   const ovmfHash = ld.digest;
   const hashes = input.kernel ? hashesPage(fw, input.kernel) : undefined;
   measureMetadataPages(ld, metadata.sections, { vmmType, hashesPage: hashes?.page, source: fw.name });
-  const { bsp, ap } = vmsaHashes({ mode: 'snp', vmmType, vcpuSig, resetEip, sevFeatures: input.guestFeatures ?? DEFAULT_GUEST_FEATURES });
+  const { bsp, ap } = vmsaHashes({
+    mode: 'snp',
+    vmmType,
+    vcpuSig,
+    resetEip,
+    sevFeatures: input.guestFeatures ?? DEFAULT_GUEST_FEATURES,
+  });
   const pages = ld.runs;
-  return { ovmfHash, sevHashTable: hashes?.table, vmsaBspSha384: bsp, vmsaApSha384: ap, pages, digests: chainVmsas(ld, counts, bsp, ap) };
+  return {
+    ovmfHash,
+    sevHashTable: hashes?.table,
+    vmsaBspSha384: bsp,
+    vmsaApSha384: ap,
+    pages,
+    digests: chainVmsas(ld, counts, bsp, ap),
+  };
 }
 
 /** SEV-SNP launch digest for one vCPU count. */
@@ -82,7 +108,12 @@ export function snpDigest(input: Omit<SnpLaunchInput, 'vcpus'> & { readonly vcpu
 }
 
 /** Extends `ld` with vCPU 0's VMSA, then the APs', recording the digest at each requested count. */
-export function chainVmsas(ld: LaunchDigest, counts: readonly number[], bsp: Uint8Array, ap: Uint8Array | undefined): VcpuDigest[] {
+export function chainVmsas(
+  ld: LaunchDigest,
+  counts: readonly number[],
+  bsp: Uint8Array,
+  ap: Uint8Array | undefined,
+): VcpuDigest[] {
   const out: VcpuDigest[] = [];
   const max = counts[counts.length - 1] ?? 0;
   const want = new Set(counts);

@@ -28,22 +28,54 @@ export function svsmDigests(input: SvsmLaunchInput): SnpLaunchResult {
   const counts = checkVcpuCounts(input.vcpus);
   const fw = input.firmware;
   if (!Number.isSafeInteger(input.varsSize) || input.varsSize < 0 || input.varsSize % PAGE_SIZE !== 0) {
-    throw new NodeimgError('USAGE', `the OVMF_VARS size ${input.varsSize} is not a whole number of 4 KiB pages`);
+    throw new NodeimgError(
+      'USAGE',
+      `the OVMF_VARS size ${input.varsSize} is not a whole number of 4 KiB pages`,
+    );
   }
-  if (input.varsSize > fw.gpa) throw new NodeimgError('USAGE', `an OVMF_VARS size of ${input.varsSize} bytes does not fit below the firmware`);
+  if (input.varsSize > fw.gpa)
+    throw new NodeimgError(
+      'USAGE',
+      `an OVMF_VARS size of ${input.varsSize} bytes does not fit below the firmware`,
+    );
   const svsm: AmdSevFirmware = loadAmdSevFirmware(input.svsm, 'SVSM image', fw.gpa - input.varsSize);
   const entry = svsmEntryOffset(svsm.footer.table);
-  if (entry === undefined) throw new ParseError('PARSE_UNSUPPORTED', svsm.name, svsm.footer.table.offset, 'no SVSM_INFO entry (footer GUID a789a612-...) in the SVSM image');
+  if (entry === undefined)
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      svsm.name,
+      svsm.footer.table.offset,
+      'no SVSM_INFO entry (footer GUID a789a612-...) in the SVSM image',
+    );
   const metadata = svsm.footer.sevMetadata;
-  if (!metadata) throw new ParseError('PARSE_UNSUPPORTED', svsm.name, svsm.footer.table.offset, 'no SEV metadata in the SVSM image');
+  if (!metadata)
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      svsm.name,
+      svsm.footer.table.offset,
+      'no SEV metadata in the SVSM image',
+    );
   const ld = firmwareLaunchDigest(fw);
   const ovmfHash = ld.digest;
-  if (svsm.size === 0 || svsm.size % PAGE_SIZE !== 0) throw new ParseError('PARSE_INVALID', svsm.name, 0, `SEV-SNP maps whole 4 KiB pages; the SVSM image is ${svsm.size} bytes`);
+  if (svsm.size === 0 || svsm.size % PAGE_SIZE !== 0)
+    throw new ParseError(
+      'PARSE_INVALID',
+      svsm.name,
+      0,
+      `SEV-SNP maps whole 4 KiB pages; the SVSM image is ${svsm.size} bytes`,
+    );
   ld.normalPages(svsm.gpa, svsm.bytes);
   measureMetadataPages(ld, metadata.sections, { vmmType: 'QEMU', hashesPage: undefined, source: svsm.name });
   // SEV_FEATURES is SNPActive only: sev-snp-measure ignores --guest-features in this mode.
   const page = buildSvsmVmsa({ eip: svsm.gpa + entry, vcpuSig: input.vcpuSig, sevFeatures: 0x1 });
   const h = sha384(page);
   const pages = ld.runs;
-  return { ovmfHash, sevHashTable: undefined, vmsaBspSha384: h, vmsaApSha384: h, pages, digests: chainVmsas(ld, counts, h, h) };
+  return {
+    ovmfHash,
+    sevHashTable: undefined,
+    vmsaBspSha384: h,
+    vmsaApSha384: h,
+    pages,
+    digests: chainVmsas(ld, counts, h, h),
+  };
 }

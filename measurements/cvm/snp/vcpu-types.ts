@@ -7,8 +7,13 @@ import { NodeimgError } from '../../../image/formats/errors.js';
 
 /** CPUID 1 EAX from family / model / stepping (extended family when family > 0xf). */
 export function cpuSig(family: number, model: number, stepping: number): number {
-  for (const [name, v, max] of [['family', family, 0xff + 0xf], ['model', model, 0xff], ['stepping', stepping, 0xf]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > max) throw new NodeimgError('USAGE', `vCPU ${name} ${v} is out of range (0..${max})`);
+  for (const [name, v, max] of [
+    ['family', family, 0xff + 0xf],
+    ['model', model, 0xff],
+    ['stepping', stepping, 0xf],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > max)
+      throw new NodeimgError('USAGE', `vCPU ${name} ${v} is out of range (0..${max})`);
   }
   const famLo = Math.min(family, 0xf);
   const famHi = family > 0xf ? family - 0xf : 0;
@@ -45,6 +50,10 @@ export const CPU_SIGS: ReadonlyMap<string, number> = new Map([
 
 export function vcpuSigForType(name: string): number {
   const sig = CPU_SIGS.get(name);
-  if (sig === undefined) throw new NodeimgError('USAGE', `unknown vCPU type '${name}' (known: ${[...CPU_SIGS.keys()].join(', ')})`);
+  if (sig === undefined)
+    throw new NodeimgError(
+      'USAGE',
+      `unknown vCPU type '${name}' (known: ${[...CPU_SIGS.keys()].join(', ')})`,
+    );
   return sig;
 }

@@ -17,9 +17,11 @@ export interface VcpuDigest {
 /** Sorted, de-duplicated vCPU counts, each 1..MAX_VCPUS. */
 export function checkVcpuCounts(vcpus: readonly number[]): number[] {
   if (vcpus.length === 0) throw new NodeimgError('USAGE', 'at least one vCPU count is needed');
-  if (vcpus.length > MAX_VCPUS) throw new NodeimgError('USAGE', `${vcpus.length} vCPU counts (limit ${MAX_VCPUS})`);
+  if (vcpus.length > MAX_VCPUS)
+    throw new NodeimgError('USAGE', `${vcpus.length} vCPU counts (limit ${MAX_VCPUS})`);
   for (const n of vcpus) {
-    if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) throw new NodeimgError('USAGE', `vCPU count ${n} is not an integer in 1..${MAX_VCPUS}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS)
+      throw new NodeimgError('USAGE', `vCPU count ${n} is not an integer in 1..${MAX_VCPUS}`);
   }
   return [...new Set(vcpus)].sort((a, b) => a - b);
 }
@@ -27,8 +29,20 @@ export function checkVcpuCounts(vcpus: readonly number[]): number[] {
 /** The AP reset EIP (SEV-ES reset block), required whenever the guest is SEV-ES or SNP. */
 export function requireResetEip(fw: AmdSevFirmware, counts: readonly number[]): number {
   const eip = fw.footer.sevEsResetEip;
-  if (eip === undefined) throw new ParseError('PARSE_UNSUPPORTED', fw.name, fw.footer.table.offset, 'no SEV-ES reset block (footer GUID 00f771de-...): this firmware cannot start SEV-ES/SNP vCPUs');
-  if (eip === 0 && counts.some((n) => n > 1)) throw new ParseError('PARSE_INVALID', fw.name, fw.footer.table.offset, 'the SEV-ES reset block gives AP reset EIP 0: this firmware cannot start more than one vCPU');
+  if (eip === undefined)
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      fw.name,
+      fw.footer.table.offset,
+      'no SEV-ES reset block (footer GUID 00f771de-...): this firmware cannot start SEV-ES/SNP vCPUs',
+    );
+  if (eip === 0 && counts.some((n) => n > 1))
+    throw new ParseError(
+      'PARSE_INVALID',
+      fw.name,
+      fw.footer.table.offset,
+      'the SEV-ES reset block gives AP reset EIP 0: this firmware cannot start more than one vCPU',
+    );
   return eip;
 }
 
@@ -41,7 +55,13 @@ export interface VmsaHashes {
   readonly ap: Uint8Array | undefined;
 }
 
-export function vmsaHashes(p: { mode: 'snp' | 'seves'; vmmType: VmmType; vcpuSig: number; resetEip: number; sevFeatures: number }): VmsaHashes {
+export function vmsaHashes(p: {
+  mode: 'snp' | 'seves';
+  vmmType: VmmType;
+  vcpuSig: number;
+  resetEip: number;
+  sevFeatures: number;
+}): VmsaHashes {
   // SEV-ES has no SEV_FEATURES field in use: sev-snp-measure writes 0 (guest.py).
   const sevFeatures = p.mode === 'snp' ? p.sevFeatures : 0;
   const common = { vmmType: p.vmmType, vcpuSig: p.vcpuSig, sevFeatures };

@@ -14,8 +14,31 @@ export type VmmType = (typeof VMM_TYPES)[number];
 export const BSP_EIP = 0xffff_fff0;
 
 // Field offsets (APM Table B-4).
-const SEG = { es: 0x00, cs: 0x10, ss: 0x20, ds: 0x30, fs: 0x40, gs: 0x50, gdtr: 0x60, ldtr: 0x70, idtr: 0x80, tr: 0x90 } as const;
-const U64 = { efer: 0xd0, cr4: 0x148, cr0: 0x158, dr7: 0x160, dr6: 0x168, rflags: 0x170, rip: 0x178, g_pat: 0x268, rdx: 0x310, sev_features: 0x3b0, xcr0: 0x3e8 } as const;
+const SEG = {
+  es: 0x00,
+  cs: 0x10,
+  ss: 0x20,
+  ds: 0x30,
+  fs: 0x40,
+  gs: 0x50,
+  gdtr: 0x60,
+  ldtr: 0x70,
+  idtr: 0x80,
+  tr: 0x90,
+} as const;
+const U64 = {
+  efer: 0xd0,
+  cr4: 0x148,
+  cr0: 0x158,
+  dr7: 0x160,
+  dr6: 0x168,
+  rflags: 0x170,
+  rip: 0x178,
+  g_pat: 0x268,
+  rdx: 0x310,
+  sev_features: 0x3b0,
+  xcr0: 0x3e8,
+} as const;
 const MXCSR = 0x408; // u32
 const X87_FCW = 0x410; // u16
 
@@ -38,7 +61,8 @@ function encode(a: SaveArea): Uint8Array {
     v.setUint32(off + 4, limit, true);
     v.setBigUint64(off + 8, BigInt(base), true);
   }
-  for (const [name, off] of Object.entries(U64) as [keyof typeof U64, number][]) v.setBigUint64(off, BigInt(a.u64[name]), true);
+  for (const [name, off] of Object.entries(U64) as [keyof typeof U64, number][])
+    v.setBigUint64(off, BigInt(a.u64[name]), true);
   v.setUint32(MXCSR, a.mxcsr, true);
   v.setUint16(X87_FCW, a.fcw, true);
   return page;
@@ -57,7 +81,8 @@ export interface VmsaParams {
 
 /** One vCPU's reset VMSA for QEMU/KVM, EC2 or GCE (vmsa.py `build_save_area`). */
 export function buildVmsa(p: VmsaParams): Uint8Array {
-  if (!Number.isSafeInteger(p.sevFeatures) || p.sevFeatures < 0) throw new NodeimgError('USAGE', `guest features ${p.sevFeatures} is not a non-negative integer`);
+  if (!Number.isSafeInteger(p.sevFeatures) || p.sevFeatures < 0)
+    throw new NodeimgError('USAGE', `guest features ${p.sevFeatures} is not a non-negative integer`);
   const ec2 = p.vmmType === 'ec2';
   const qemu = p.vmmType === 'QEMU';
   // EC2: cs 0x9a for the BSP, ss 0x92, tr 0x83 (vmsa.py); GCE keeps QEMU's attributes.
@@ -101,7 +126,11 @@ export function buildVmsa(p: VmsaParams): Uint8Array {
  * entry point (vmsa.py VMSA_SVSM). sev-snp-measure passes the FPU control word under a misspelled
  * name, so x87_fcw stays 0, and its hardware-derived vectors agree (launch-measurements.md §1.5).
  */
-export function buildSvsmVmsa(p: { readonly eip: number; readonly vcpuSig: number; readonly sevFeatures: number }): Uint8Array {
+export function buildSvsmVmsa(p: {
+  readonly eip: number;
+  readonly vcpuSig: number;
+  readonly sevFeatures: number;
+}): Uint8Array {
   const flat: Seg = [0x10, 0xc93, 0xffffffff, 0];
   return encode({
     seg: {

@@ -37,7 +37,13 @@ export interface CcEvent {
 }
 
 /** An event measuring `preimage`: digest = SHA-384(preimage). */
-export function ccEvent(rtmr: number, type: number, name: string, preimage: Uint8Array, data?: Uint8Array): CcEvent {
+export function ccEvent(
+  rtmr: number,
+  type: number,
+  name: string,
+  preimage: Uint8Array,
+  data?: Uint8Array,
+): CcEvent {
   return { rtmr, type, name, digest: digest('sha384', preimage), data: data ?? preimage };
 }
 
@@ -50,7 +56,8 @@ export function withLayout(events: readonly CcEvent[], layout: RtmrLayout): CcEv
 export function composeRtmrs(events: readonly CcEvent[]): Uint8Array[] {
   const bank = new RtmrBank();
   for (const e of events) {
-    if (!Number.isInteger(e.rtmr) || e.rtmr < 0 || e.rtmr >= RTMR_COUNT) throw new NodeimgError('INTERNAL', `event "${e.name}" targets RTMR ${e.rtmr}`);
+    if (!Number.isInteger(e.rtmr) || e.rtmr < 0 || e.rtmr >= RTMR_COUNT)
+      throw new NodeimgError('INTERNAL', `event "${e.name}" targets RTMR ${e.rtmr}`);
     bank.extendDigest(e.rtmr, e.digest);
   }
   return [...bank.values()];

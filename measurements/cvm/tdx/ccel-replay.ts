@@ -25,9 +25,17 @@ export interface CcelReplay {
   readonly events: readonly CcelReplayedEvent[];
 }
 
-export function replayCcel(log: { readonly specId: SpecIdEvent; readonly events: readonly TcgEvent[] }): CcelReplay {
+export function replayCcel(log: {
+  readonly specId: SpecIdEvent;
+  readonly events: readonly TcgEvent[];
+}): CcelReplay {
   if (!log.specId.algorithms.some((a) => a.alg === 'sha384')) {
-    throw new ParseError('PARSE_UNSUPPORTED', 'CC event log', 0, `the Spec ID event declares ${log.specId.algorithms.map((a) => a.alg).join(', ')}, not sha384: not a TDX CCEL`);
+    throw new ParseError(
+      'PARSE_UNSUPPORTED',
+      'CC event log',
+      0,
+      `the Spec ID event declares ${log.specId.algorithms.map((a) => a.alg).join(', ')}, not sha384: not a TDX CCEL`,
+    );
   }
   const bank = new RtmrBank();
   const events: CcelReplayedEvent[] = [];
@@ -36,12 +44,32 @@ export function replayCcel(log: { readonly specId: SpecIdEvent; readonly events:
     if (ev.untrustedType === EV.NO_ACTION) continue;
     const rtmr = rtmrIndexForMrIndex(ev.pcr);
     if (rtmr === undefined) {
-      throw new ParseError('PARSE_INVALID', `CCEL event #${ev.index}`, ev.offset, `MR index ${ev.pcr} is not an RTMR (1-4; 0 is MRTD, which is never extended at runtime)`);
+      throw new ParseError(
+        'PARSE_INVALID',
+        `CCEL event #${ev.index}`,
+        ev.offset,
+        `MR index ${ev.pcr} is not an RTMR (1-4; 0 is MRTD, which is never extended at runtime)`,
+      );
     }
     const digest = ev.claimedDigests.sha384;
-    if (digest === undefined) throw new ParseError('PARSE_INVALID', `CCEL event #${ev.index}`, ev.offset, `${ev.typeName} has no sha384 digest`);
+    if (digest === undefined)
+      throw new ParseError(
+        'PARSE_INVALID',
+        `CCEL event #${ev.index}`,
+        ev.offset,
+        `${ev.typeName} has no sha384 digest`,
+      );
     bank.extendDigest(rtmr, digest);
-    events.push({ index: ev.index, offset: ev.offset, mrIndex: ev.pcr, rtmr, untrustedType: ev.untrustedType, typeName: ev.typeName, digest, data: ev.data });
+    events.push({
+      index: ev.index,
+      offset: ev.offset,
+      mrIndex: ev.pcr,
+      rtmr,
+      untrustedType: ev.untrustedType,
+      typeName: ev.typeName,
+      digest,
+      data: ev.data,
+    });
   }
   return { rtmrs: bank.values(), events };
 }

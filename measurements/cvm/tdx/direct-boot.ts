@@ -13,7 +13,12 @@ import type { TdvfMetadata } from '../../../image/formats/tdvf/index.js';
 import { EV } from '../../eventlog/types.js';
 import { INITRD_EVENT_TAG_ID, LOAD_OPTIONS_EVENT_TAG_ID } from '../../boot/kernel.js';
 import { asciiBytes, ccEvent, utf16le, type CcEvent } from './cc-event.js';
-import { bootVariableEvents, ovmfDirectBootVariables, type BootVariable, type SecureBootWithoutPk } from './firmware-config.js';
+import {
+  bootVariableEvents,
+  ovmfDirectBootVariables,
+  type BootVariable,
+  type SecureBootWithoutPk,
+} from './firmware-config.js';
 import { SEPARATOR_DATA, firmwareEvents } from './firmware-events.js';
 import type { AcpiBlobs } from './qemu-acpi.js';
 import { kernelAuthenticodeSha384 } from './qemu-kernel.js';
@@ -65,9 +70,18 @@ export async function directBootEvents(input: DirectBootInput): Promise<DirectBo
   const fw = await firmwareEvents(input);
   const cmdline = input.cmdline ?? '';
   const load = { memoryBytes: input.memoryBytes, cmdline, initrdSize: input.initrd?.size };
-  const kernelAuthenticode = await kernelAuthenticodeSha384(input.kernel, input.kernelMeasurement === 'raw' ? undefined : load);
+  const kernelAuthenticode = await kernelAuthenticodeSha384(
+    input.kernel,
+    input.kernelMeasurement === 'raw' ? undefined : load,
+  );
   const events: CcEvent[] = [fw.tdHob, ...(fw.cfv ? [fw.cfv] : []), ...fw.secureBoot, ...fw.acpi];
-  events.push({ rtmr: 1, type: EV.EFI_BOOT_SERVICES_APPLICATION, name: 'Linux kernel', digest: kernelAuthenticode, data: undefined });
+  events.push({
+    rtmr: 1,
+    type: EV.EFI_BOOT_SERVICES_APPLICATION,
+    name: 'Linux kernel',
+    digest: kernelAuthenticode,
+    data: undefined,
+  });
   events.push(...bootVariableEvents(input.bootVariables ?? ovmfDirectBootVariables()));
   events.push(action(1, 'Calling EFI Application from Boot Option'));
   events.push({ ...ccEvent(1, EV.SEPARATOR, 'Separator', SEPARATOR_DATA), readyToBootSeparator: true });
@@ -75,11 +89,28 @@ export async function directBootEvents(input: DirectBootInput): Promise<DirectBo
     // OVMF appends " initrd=initrd" to LoadOptions when QEMU passed an initrd (QemuLoadImageLib);
     // the stub hashes LoadOptions as UTF-16LE with its NUL (measured-boot.md §5).
     const options = cmdline + (input.initrd ? ' initrd=initrd' : '');
-    events.push(ccEvent(2, EV.EVENT_TAG, 'Linux kernel command-line parameters', utf16le(`${options}\0`), taggedData(LOAD_OPTIONS_EVENT_TAG_ID, 'LOADED_IMAGE::LoadOptions\0')));
+    events.push(
+      ccEvent(
+        2,
+        EV.EVENT_TAG,
+        'Linux kernel command-line parameters',
+        utf16le(`${options}\0`),
+        taggedData(LOAD_OPTIONS_EVENT_TAG_ID, 'LOADED_IMAGE::LoadOptions\0'),
+      ),
+    );
   }
   if (input.initrd !== undefined && input.initrd.size > 0) {
-    events.push({ rtmr: 2, type: EV.EVENT_TAG, name: 'Linux initial ramdisk', digest: await streamDigest(input.initrd), data: taggedData(INITRD_EVENT_TAG_ID, 'Linux initrd\0') });
+    events.push({
+      rtmr: 2,
+      type: EV.EVENT_TAG,
+      name: 'Linux initial ramdisk',
+      digest: await streamDigest(input.initrd),
+      data: taggedData(INITRD_EVENT_TAG_ID, 'Linux initrd\0'),
+    });
   }
-  events.push(action(1, 'Exit Boot Services Invocation'), action(1, 'Exit Boot Services Returned with Success'));
+  events.push(
+    action(1, 'Exit Boot Services Invocation'),
+    action(1, 'Exit Boot Services Returned with Success'),
+  );
   return { events, kernelAuthenticode };
 }

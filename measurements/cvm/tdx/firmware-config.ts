@@ -4,7 +4,11 @@
 // UEFI_VARIABLE_DATA; boot variables are EV_EFI_VARIABLE_BOOT with digest = SHA-384 of the
 // variable data only and UEFI_VARIABLE_DATA as event data (TdTcg2Dxe.c MeasureVariable).
 import { guidFromString } from '../../../image/formats/gpt/guid.js';
-import { EFI_GLOBAL_VARIABLE_GUID, EFI_IMAGE_SECURITY_DATABASE_GUID, secureBootVariables } from '../../../image/formats/ovmf-vars/index.js';
+import {
+  EFI_GLOBAL_VARIABLE_GUID,
+  EFI_IMAGE_SECURITY_DATABASE_GUID,
+  secureBootVariables,
+} from '../../../image/formats/ovmf-vars/index.js';
 import type { VarStore } from '../../../image/formats/ovmf-vars/index.js';
 import { EV } from '../../eventlog/types.js';
 import { encodeUefiVariableData } from '../../firmware/uefi-variable-data.js';
@@ -19,7 +23,10 @@ import { ccEvent, utf16le, type CcEvent } from './cc-event.js';
  */
 export type SecureBootWithoutPk = 'empty' | 'zero';
 
-export function secureBootValue(store: Pick<VarStore, 'variables'>, withoutPk: SecureBootWithoutPk): Uint8Array {
+export function secureBootValue(
+  store: Pick<VarStore, 'variables'>,
+  withoutPk: SecureBootWithoutPk,
+): Uint8Array {
   const v = secureBootVariables(store);
   if (v.PK === undefined) return withoutPk === 'zero' ? new Uint8Array([0]) : new Uint8Array(0);
   const sbe = v.SecureBootEnable === undefined ? 1 : v.SecureBootEnable.data[0];
@@ -27,19 +34,35 @@ export function secureBootValue(store: Pick<VarStore, 'variables'>, withoutPk: S
 }
 
 /** SecureBoot, PK, KEK, db, dbx (and dbt when present) from the store, in edk2's order, into RTMR0. */
-export function secureBootConfigEvents(store: Pick<VarStore, 'variables'>, withoutPk: SecureBootWithoutPk = 'empty'): CcEvent[] {
+export function secureBootConfigEvents(
+  store: Pick<VarStore, 'variables'>,
+  withoutPk: SecureBootWithoutPk = 'empty',
+): CcEvent[] {
   const v = secureBootVariables(store);
   const driverConfig = (guid: string, name: string, data: Uint8Array | undefined, label: string) =>
-    ccEvent(0, EV.EFI_VARIABLE_DRIVER_CONFIG, label, encodeUefiVariableData(guid, name, data ?? new Uint8Array(0)));
+    ccEvent(
+      0,
+      EV.EFI_VARIABLE_DRIVER_CONFIG,
+      label,
+      encodeUefiVariableData(guid, name, data ?? new Uint8Array(0)),
+    );
   const events = [
-    driverConfig(EFI_GLOBAL_VARIABLE_GUID, 'SecureBoot', secureBootValue(store, withoutPk), 'Secure boot mode'),
+    driverConfig(
+      EFI_GLOBAL_VARIABLE_GUID,
+      'SecureBoot',
+      secureBootValue(store, withoutPk),
+      'Secure boot mode',
+    ),
     driverConfig(EFI_GLOBAL_VARIABLE_GUID, 'PK', v.PK?.data, 'Public platform key'),
     driverConfig(EFI_GLOBAL_VARIABLE_GUID, 'KEK', v.KEK?.data, 'Key exchange key signature database'),
     driverConfig(EFI_IMAGE_SECURITY_DATABASE_GUID, 'db', v.db?.data, 'Authorized signature database'),
     driverConfig(EFI_IMAGE_SECURITY_DATABASE_GUID, 'dbx', v.dbx?.data, 'Forbidden signature database'),
   ];
   // TdTcg2Dxe measures dbt only when the variable exists.
-  if (v.dbt !== undefined) events.push(driverConfig(EFI_IMAGE_SECURITY_DATABASE_GUID, 'dbt', v.dbt.data, 'Timestamp signature database'));
+  if (v.dbt !== undefined)
+    events.push(
+      driverConfig(EFI_IMAGE_SECURITY_DATABASE_GUID, 'dbt', v.dbt.data, 'Timestamp signature database'),
+    );
   return events;
 }
 
@@ -51,7 +74,15 @@ export interface BootVariable {
 
 /** EV_EFI_VARIABLE_BOOT events, RTMR0 (PCR 1 -> MR 1). */
 export function bootVariableEvents(vars: readonly BootVariable[]): CcEvent[] {
-  return vars.map((b) => ccEvent(0, EV.EFI_VARIABLE_BOOT, `${b.name} boot variable`, b.data, encodeUefiVariableData(EFI_GLOBAL_VARIABLE_GUID, b.name, b.data)));
+  return vars.map((b) =>
+    ccEvent(
+      0,
+      EV.EFI_VARIABLE_BOOT,
+      `${b.name} boot variable`,
+      b.data,
+      encodeUefiVariableData(EFI_GLOBAL_VARIABLE_GUID, b.name, b.data),
+    ),
+  );
 }
 
 // OVMF's "UiApp" boot option (OvmfPkg/Library/PlatformBootManagerLib/BdsPlatform.c
@@ -87,7 +118,14 @@ function mediaNode(subtype: number, guid: string): Uint8Array {
  * set (dstack-mr OvmfVariant::Stable202505); pass those explicitly.
  */
 export function ovmfDirectBootVariables(): BootVariable[] {
-  const path = new Uint8Array([...mediaNode(7, OVMF_DXEFV_NAME_GUID), ...mediaNode(6, UI_APP_FILE_GUID), 0x7f, 0xff, 0x04, 0x00]);
+  const path = new Uint8Array([
+    ...mediaNode(7, OVMF_DXEFV_NAME_GUID),
+    ...mediaNode(6, UI_APP_FILE_GUID),
+    0x7f,
+    0xff,
+    0x04,
+    0x00,
+  ]);
   return [
     { name: 'BootOrder', data: new Uint8Array(2) },
     { name: 'Boot0000', data: loadOption(LOAD_OPTION_ACTIVE_HIDDEN_APP, 'UiApp', path) },

@@ -44,18 +44,37 @@ async function sha384Of(src: ByteSource, offset: number, length: number): Promis
 export async function firmwareEvents(input: FirmwareEventsInput): Promise<FirmwareEvents> {
   const { firmware, metadata } = input;
   // The log data is a UEFI_HANDOFF_TABLE_POINTERS2 with a runtime address, not the HOB itself.
-  const tdHob = { ...ccEvent(0, EV.EFI_HANDOFF_TABLES2, 'TD Hand-Off Block (HOB)', tdHobPreimage(metadata.sections, input.memoryBytes)), data: undefined };
+  const tdHob = {
+    ...ccEvent(
+      0,
+      EV.EFI_HANDOFF_TABLES2,
+      'TD Hand-Off Block (HOB)',
+      tdHobPreimage(metadata.sections, input.memoryBytes),
+    ),
+    data: undefined,
+  };
   const cfvSection = metadata.sections.find((s) => s.type === 'CFV');
   let cfv: CcEvent | undefined;
   let varStore = input.varStore;
   if (cfvSection !== undefined) {
     // EV_EFI_PLATFORM_FIRMWARE_BLOB2: digest of the CFV's raw bytes (TdxHelperMeasureCfvImage).
     const digest = await sha384Of(firmware, cfvSection.dataOffset, cfvSection.rawDataSize);
-    cfv = { rtmr: 0, type: EV.EFI_PLATFORM_FIRMWARE_BLOB2, name: 'Configuration Firmware Volume (CFV)', digest, data: undefined };
-    varStore ??= await readVarStore(slice(firmware, cfvSection.dataOffset, cfvSection.rawDataSize, `${firmware.name}: CFV`));
+    cfv = {
+      rtmr: 0,
+      type: EV.EFI_PLATFORM_FIRMWARE_BLOB2,
+      name: 'Configuration Firmware Volume (CFV)',
+      digest,
+      data: undefined,
+    };
+    varStore ??= await readVarStore(
+      slice(firmware, cfvSection.dataOffset, cfvSection.rawDataSize, `${firmware.name}: CFV`),
+    );
   }
   varStore ??= { variables: [] };
-  const secureBoot = [...secureBootConfigEvents(varStore, input.secureBootWithoutPk), ccEvent(0, EV.SEPARATOR, 'Separator', SEPARATOR_DATA)];
+  const secureBoot = [
+    ...secureBootConfigEvents(varStore, input.secureBootWithoutPk),
+    ccEvent(0, EV.SEPARATOR, 'Separator', SEPARATOR_DATA),
+  ];
   const acpi =
     input.acpi === undefined
       ? []

@@ -12,7 +12,12 @@ export { listAcpiTables, modelAcpiBlobs, MAX_ACPI_TABLES } from './qemu-acpi.js'
 export type { AcpiBlobs } from './qemu-acpi.js';
 export { kernelAuthenticodeSha384, patchSetupHeader, QEMU_ACPI_DATA_SIZE } from './qemu-kernel.js';
 export type { QemuKernelLoad } from './qemu-kernel.js';
-export { bootVariableEvents, ovmfDirectBootVariables, secureBootConfigEvents, secureBootValue } from './firmware-config.js';
+export {
+  bootVariableEvents,
+  ovmfDirectBootVariables,
+  secureBootConfigEvents,
+  secureBootValue,
+} from './firmware-config.js';
 export type { BootVariable, SecureBootWithoutPk } from './firmware-config.js';
 export { firmwareEvents } from './firmware-events.js';
 export type { FirmwareEvents, FirmwareEventsInput } from './firmware-events.js';

@@ -50,7 +50,10 @@ export interface TdxLaunchDigest {
 export async function tdxLaunchDigest(opts: TdxLaunchDigestOptions): Promise<TdxLaunchDigest> {
   const metadata = await readTdvfMetadata(opts.firmware);
   const both = await computeMrtd(opts.firmware, metadata);
-  const mrtdByOrder = { 'single-pass': both.get('single-pass') as Uint8Array, 'two-pass': both.get('two-pass') as Uint8Array };
+  const mrtdByOrder = {
+    'single-pass': both.get('single-pass') as Uint8Array,
+    'two-pass': both.get('two-pass') as Uint8Array,
+  };
   const order = opts.order ?? 'single-pass';
   const result: TdxLaunchDigest = { metadata, order, mrtd: mrtdByOrder[order], mrtdByOrder };
   const db = opts.directBoot;
@@ -60,5 +63,14 @@ export async function tdxLaunchDigest(opts: TdxLaunchDigestOptions): Promise<Tdx
   const direct = await directBootEvents({ ...db, firmware: opts.firmware, metadata, acpi });
   const layout = opts.layout ?? 'dstack';
   const events = withLayout(direct.events, layout);
-  return { ...result, rtmr: { layout, registers: composeRtmrs(events), events, kernelAuthenticode: direct.kernelAuthenticode, acpiModelled } };
+  return {
+    ...result,
+    rtmr: {
+      layout,
+      registers: composeRtmrs(events),
+      events,
+      kernelAuthenticode: direct.kernelAuthenticode,
+      acpiModelled,
+    },
+  };
 }

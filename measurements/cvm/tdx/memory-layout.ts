@@ -16,8 +16,16 @@ export interface RamLayout {
 }
 
 export function qemuRamLayout(memoryBytes: number): RamLayout {
-  if (!Number.isSafeInteger(memoryBytes) || memoryBytes <= 0 || memoryBytes > MAX_TD_MEMORY || memoryBytes % 0x1000 !== 0) {
-    throw new NodeimgError('USAGE', `TD memory size ${memoryBytes} must be a positive multiple of 4 KiB up to ${MAX_TD_MEMORY}`);
+  if (
+    !Number.isSafeInteger(memoryBytes) ||
+    memoryBytes <= 0 ||
+    memoryBytes > MAX_TD_MEMORY ||
+    memoryBytes % 0x1000 !== 0
+  ) {
+    throw new NodeimgError(
+      'USAGE',
+      `TD memory size ${memoryBytes} must be a positive multiple of 4 KiB up to ${MAX_TD_MEMORY}`,
+    );
   }
   const lowmem = memoryBytes >= LOWMEM_SMALL ? LOWMEM_LARGE : LOWMEM_SMALL;
   const below4g = Math.min(memoryBytes, lowmem);

@@ -51,16 +51,26 @@ export function mrExtendRecord(gpa: number): Uint8Array {
  */
 function extendedRange(src: ByteSource, s: TdvfSection): { offset: number; length: number } {
   if (s.type === 'TD_HOB' || s.type === 'TempMem') {
-    throw new NodeimgError('PARSE_UNSUPPORTED', `TDVF section ${s.index} (${s.type}) has MR.EXTEND, but its contents are written by the VMM, not read from the firmware file`);
+    throw new NodeimgError(
+      'PARSE_UNSUPPORTED',
+      `TDVF section ${s.index} (${s.type}) has MR.EXTEND, but its contents are written by the VMM, not read from the firmware file`,
+    );
   }
   if (s.dataOffset + s.memoryDataSize > src.size) {
-    throw new NodeimgError('PARSE_TRUNCATED', `TDVF section ${s.index} (${s.type}): MR.EXTEND of [0x${s.dataOffset.toString(16)}, +0x${s.memoryDataSize.toString(16)}) runs past the ${src.size}-byte firmware file`);
+    throw new NodeimgError(
+      'PARSE_TRUNCATED',
+      `TDVF section ${s.index} (${s.type}): MR.EXTEND of [0x${s.dataOffset.toString(16)}, +0x${s.memoryDataSize.toString(16)}) runs past the ${src.size}-byte firmware file`,
+    );
   }
   return { offset: s.dataOffset, length: s.memoryDataSize };
 }
 
 /** Feeds one section to the hash of every requested order, reading its contents once. */
-async function measureSection(src: ByteSource, s: TdvfSection, hashes: ReadonlyMap<MrtdOrder, Hash>): Promise<void> {
+async function measureSection(
+  src: ByteSource,
+  s: TdvfSection,
+  hashes: ReadonlyMap<MrtdOrder, Hash>,
+): Promise<void> {
   const pages = s.memoryDataSize / PAGE_SIZE;
   const single = hashes.get('single-pass');
   const two = hashes.get('two-pass');
@@ -73,7 +83,8 @@ async function measureSection(src: ByteSource, s: TdvfSection, hashes: ReadonlyM
   };
   if (!s.pageAug && two) for (let p = 0; p < pages; p++) two.update(addAt(s.memoryAddress + p * PAGE_SIZE));
   if (!s.mrExtend) {
-    if (!s.pageAug && single) for (let p = 0; p < pages; p++) single.update(addAt(s.memoryAddress + p * PAGE_SIZE));
+    if (!s.pageAug && single)
+      for (let p = 0; p < pages; p++) single.update(addAt(s.memoryAddress + p * PAGE_SIZE));
     return;
   }
   const range = extendedRange(src, s);
@@ -97,8 +108,16 @@ async function measureSection(src: ByteSource, s: TdvfSection, hashes: ReadonlyM
 }
 
 /** MRTD of a TDVF image in each requested page order (the section contents are read once). */
-export async function computeMrtd(src: ByteSource, meta: TdvfMetadata, orders: readonly MrtdOrder[] = MRTD_ORDERS): Promise<Map<MrtdOrder, Uint8Array>> {
-  if (src.size !== meta.fileSize) throw new NodeimgError('USAGE', `${src.name} has ${src.size} bytes but its TDVF metadata was read from ${meta.fileSize}`);
+export async function computeMrtd(
+  src: ByteSource,
+  meta: TdvfMetadata,
+  orders: readonly MrtdOrder[] = MRTD_ORDERS,
+): Promise<Map<MrtdOrder, Uint8Array>> {
+  if (src.size !== meta.fileSize)
+    throw new NodeimgError(
+      'USAGE',
+      `${src.name} has ${src.size} bytes but its TDVF metadata was read from ${meta.fileSize}`,
+    );
   const hashes = new Map(orders.map((o) => [o, createHash('sha384')] as const));
   for (const s of meta.sections) await measureSection(src, s, hashes);
   return new Map([...hashes].map(([o, h]) => [o, new Uint8Array(h.digest())]));

@@ -46,8 +46,10 @@ export function listAcpiTables(tables: Uint8Array): AcpiTable[] {
     if (out.length >= MAX_ACPI_TABLES) r.fail(`more than ${MAX_ACPI_TABLES} tables`, pos, 'PARSE_LIMIT');
     const signature = String.fromCharCode(...r.bytesAt(pos, 4));
     const length = r.u32At(pos + 4);
-    if (length < ACPI_HEADER && signature !== 'FACS') r.fail(`${signature} length ${length} is shorter than an ACPI header`, pos + 4);
-    if (length < 8 || pos + length > tables.length) r.fail(`${signature} length ${length} runs past the ${tables.length}-byte blob`, pos + 4);
+    if (length < ACPI_HEADER && signature !== 'FACS')
+      r.fail(`${signature} length ${length} is shorter than an ACPI header`, pos + 4);
+    if (length < 8 || pos + length > tables.length)
+      r.fail(`${signature} length ${length} runs past the ${tables.length}-byte blob`, pos + 4);
     out.push({ signature, offset: pos, length });
     pos += length;
   }
@@ -94,13 +96,23 @@ export function modelAcpiBlobs(tables: Uint8Array): AcpiBlobs {
   const cmds: Uint8Array[] = [allocate(RSDP, 16, ZONE.fseg), allocate(TABLES, 64, ZONE.high)];
   for (const t of list) {
     if (t.signature === 'FACP') {
-      cmds.push(addPointer(TABLES, TABLES, t.offset + 36, 4), addPointer(TABLES, TABLES, t.offset + 40, 4), addPointer(TABLES, TABLES, t.offset + 140, 8));
+      cmds.push(
+        addPointer(TABLES, TABLES, t.offset + 36, 4),
+        addPointer(TABLES, TABLES, t.offset + 40, 4),
+        addPointer(TABLES, TABLES, t.offset + 140, 8),
+      );
     }
-    if (t.signature === 'RSDT') for (let at = ACPI_HEADER; at + 4 <= t.length; at += 4) cmds.push(addPointer(TABLES, TABLES, t.offset + at, 4));
+    if (t.signature === 'RSDT')
+      for (let at = ACPI_HEADER; at + 4 <= t.length; at += 4)
+        cmds.push(addPointer(TABLES, TABLES, t.offset + at, 4));
     if (t.signature !== 'FACS') cmds.push(addChecksum(TABLES, t.offset + 9, t.offset, t.length));
   }
   cmds.push(addPointer(RSDP, TABLES, 16, 4), addChecksum(RSDP, 8, 0, 20));
-  if (cmds.length * ENTRY > LOADER_SIZE) throw new NodeimgError('PARSE_LIMIT', `the modelled table-loader needs ${cmds.length} commands, more than fit in ${LOADER_SIZE} bytes`);
+  if (cmds.length * ENTRY > LOADER_SIZE)
+    throw new NodeimgError(
+      'PARSE_LIMIT',
+      `the modelled table-loader needs ${cmds.length} commands, more than fit in ${LOADER_SIZE} bytes`,
+    );
   const tableLoader = new Uint8Array(LOADER_SIZE);
   cmds.forEach((c, i) => tableLoader.set(c, i * ENTRY));
 

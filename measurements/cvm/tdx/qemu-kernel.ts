@@ -39,14 +39,25 @@ function videoMode(cmdline: string): number | undefined {
   if (v.startsWith('ask')) return 0xfffd;
   const word = v.split(' ', 1)[0] ?? '';
   // qemu_strtoui(..., base 0): decimal, 0x hex or 0 octal
-  const n = /^0x[0-9a-f]+$/i.test(word) ? parseInt(word, 16) : /^0[0-7]*$/.test(word) ? parseInt(word, 8) : /^[1-9][0-9]*$/.test(word) ? parseInt(word, 10) : NaN;
-  if (!Number.isSafeInteger(n) || n > 0xffffffff) throw new NodeimgError('USAGE', `invalid "vga=" kernel parameter: QEMU refuses ${JSON.stringify(word)}`);
+  const n = /^0x[0-9a-f]+$/i.test(word)
+    ? parseInt(word, 16)
+    : /^0[0-7]*$/.test(word)
+      ? parseInt(word, 8)
+      : /^[1-9][0-9]*$/.test(word)
+        ? parseInt(word, 10)
+        : NaN;
+  if (!Number.isSafeInteger(n) || n > 0xffffffff)
+    throw new NodeimgError('USAGE', `invalid "vga=" kernel parameter: QEMU refuses ${JSON.stringify(word)}`);
   return n & 0xffff;
 }
 
 /** The first 0x238 bytes of the kernel with QEMU's setup-header patch applied. */
 export function patchSetupHeader(header: Uint8Array, load: QemuKernelLoad): Uint8Array {
-  if (header.length < HEADER_END) throw new NodeimgError('PARSE_TRUNCATED', `the kernel is ${header.length} bytes, too short for a Linux setup header`);
+  if (header.length < HEADER_END)
+    throw new NodeimgError(
+      'PARSE_TRUNCATED',
+      `the kernel is ${header.length} bytes, too short for a Linux setup header`,
+    );
   const h = header.slice(0, HEADER_END);
   const v = new DataView(h.buffer);
   const hdrS = v.getUint32(0x202, true) === 0x53726448; // "HdrS"
@@ -75,8 +86,16 @@ export function patchSetupHeader(header: Uint8Array, load: QemuKernelLoad): Uint
     v.setUint16(0x224, (cmdlineAddr - realAddr - 0x200) & 0xffff, true);
   }
   if (load.initrdSize !== undefined) {
-    if (protocol < 0x200) throw new NodeimgError('USAGE', 'QEMU refuses an initrd for this kernel: its boot protocol is older than 2.00');
-    if (load.initrdSize >= initrdMax) throw new NodeimgError('USAGE', `QEMU refuses the ${load.initrdSize}-byte initrd: it must be below initrd_max 0x${initrdMax.toString(16)}`);
+    if (protocol < 0x200)
+      throw new NodeimgError(
+        'USAGE',
+        'QEMU refuses an initrd for this kernel: its boot protocol is older than 2.00',
+      );
+    if (load.initrdSize >= initrdMax)
+      throw new NodeimgError(
+        'USAGE',
+        `QEMU refuses the ${load.initrdSize}-byte initrd: it must be below initrd_max 0x${initrdMax.toString(16)}`,
+      );
     v.setUint32(0x218, (initrdMax - load.initrdSize) & ~0xfff & 0xffffffff, true);
     v.setUint32(0x21c, load.initrdSize, true);
   }
@@ -102,7 +121,13 @@ export function withHead(src: ByteSource, head: Uint8Array): ByteSource {
 }
 
 /** Authenticode SHA-384 of the kernel: of the QEMU-patched image when `load` is given, else of the file. */
-export async function kernelAuthenticodeSha384(kernel: ByteSource, load: QemuKernelLoad | undefined): Promise<Uint8Array> {
-  const src = load === undefined ? kernel : withHead(kernel, patchSetupHeader(await kernel.read(0, Math.min(kernel.size, HEADER_END)), load));
+export async function kernelAuthenticodeSha384(
+  kernel: ByteSource,
+  load: QemuKernelLoad | undefined,
+): Promise<Uint8Array> {
+  const src =
+    load === undefined
+      ? kernel
+      : withHead(kernel, patchSetupHeader(await kernel.read(0, Math.min(kernel.size, HEADER_END)), load));
   return (await authenticodeHash(src, await parsePe(src), ['sha384'])).sha384;
 }

@@ -33,18 +33,25 @@ export interface RamRange {
  */
 export function tdRamRanges(sections: readonly TdvfSection[], memoryBytes: number): RamRange[] {
   const ram = qemuRamLayout(memoryBytes);
-  const added = sections.filter((s) => (s.type === 'TD_HOB' || s.type === 'TempMem') && s.memoryDataSize > 0).sort((a, b) => a.memoryAddress - b.memoryAddress);
+  const added = sections
+    .filter((s) => (s.type === 'TD_HOB' || s.type === 'TempMem') && s.memoryDataSize > 0)
+    .sort((a, b) => a.memoryAddress - b.memoryAddress);
   const out: RamRange[] = [];
   let pos = 0;
   for (const s of added) {
     const end = s.memoryAddress + s.memoryDataSize;
-    if (end > ram.below4g) throw new NodeimgError('USAGE', `TDVF ${s.type} section at 0x${s.memoryAddress.toString(16)} lies beyond the ${ram.below4g}-byte low RAM of a ${memoryBytes}-byte TD`);
+    if (end > ram.below4g)
+      throw new NodeimgError(
+        'USAGE',
+        `TDVF ${s.type} section at 0x${s.memoryAddress.toString(16)} lies beyond the ${ram.below4g}-byte low RAM of a ${memoryBytes}-byte TD`,
+      );
     if (s.memoryAddress > pos) out.push({ start: pos, end: s.memoryAddress, accepted: false });
     out.push({ start: s.memoryAddress, end, accepted: true });
     pos = end;
   }
   if (pos < ram.below4g) out.push({ start: pos, end: ram.below4g, accepted: false });
-  if (ram.above4g > 0) out.push({ start: ram.above4gStart, end: ram.above4gStart + ram.above4g, accepted: false });
+  if (ram.above4g > 0)
+    out.push({ start: ram.above4gStart, end: ram.above4gStart + ram.above4g, accepted: false });
   return out;
 }
 
@@ -55,7 +62,10 @@ export function tdHobPreimage(sections: readonly TdvfSection[], memoryBytes: num
   const ranges = tdRamRanges(sections, memoryBytes);
   const measured = PHIT_SIZE + RESOURCE_SIZE * ranges.length;
   if (measured + END_SIZE > hob.memoryDataSize) {
-    throw new NodeimgError('PARSE_INVALID', `the TD HOB (${measured + END_SIZE} bytes) does not fit the ${hob.memoryDataSize}-byte TD_HOB section`);
+    throw new NodeimgError(
+      'PARSE_INVALID',
+      `the TD HOB (${measured + END_SIZE} bytes) does not fit the ${hob.memoryDataSize}-byte TD_HOB section`,
+    );
   }
   const out = new Uint8Array(measured);
   const v = new DataView(out.buffer);

@@ -50,16 +50,25 @@ function kernelAtLeast(version: string | undefined, major: number, minor: number
 }
 
 function tagOf(e: PredictedEvent): number | undefined {
-  return e.data !== undefined && e.data.length >= 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0, true) : undefined;
+  return e.data !== undefined && e.data.length >= 4
+    ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0, true)
+    : undefined;
 }
 
 /** Maps one prediction to CC events ('dstack' registers), in chronological order. */
 function mapEvents(p: Prediction, warnings: string[]): CcEvent[] {
   const stubCc = p.versions.stubRules >= 256;
-  if (!stubCc) warnings.push(`systemd-stub ${p.versions.stub} predates v256: its measurements do not reach the RTMRs`);
+  if (!stubCc)
+    warnings.push(`systemd-stub ${p.versions.stub} predates v256: its measurements do not reach the RTMRs`);
   const kernelCc = kernelAtLeast(p.versions.kernel, 6, 9);
-  if (kernelCc === undefined) warnings.push('kernel version unknown: assuming Linux >= 6.9, which measures LoadOptions and the initrd into RTMR2');
-  else if (!kernelCc) warnings.push(`Linux ${p.versions.kernel} predates 6.9: its EFI stub measures only through TCG2, so RTMR2 gets no kernel events`);
+  if (kernelCc === undefined)
+    warnings.push(
+      'kernel version unknown: assuming Linux >= 6.9, which measures LoadOptions and the initrd into RTMR2',
+    );
+  else if (!kernelCc)
+    warnings.push(
+      `Linux ${p.versions.kernel} predates 6.9: its EFI stub measures only through TCG2, so RTMR2 gets no kernel events`,
+    );
   const out: CcEvent[] = [];
   let separatorDone = false;
   for (const e of p.events) {
@@ -67,13 +76,26 @@ function mapEvents(p: Prediction, warnings: string[]): CcEvent[] {
     const rtmr = mr === undefined ? undefined : rtmrIndexForMrIndex(mr);
     if (rtmr === undefined) continue;
     const digest = e.digests.sha384;
-    if (digest === undefined) throw new NodeimgError('USAGE', 'the boot prediction has no sha384 bank; predict with sha384 to map it to RTMRs');
+    if (digest === undefined)
+      throw new NodeimgError(
+        'USAGE',
+        'the boot prediction has no sha384 bank; predict with sha384 to map it to RTMRs',
+      );
     if (e.type === EV.SEPARATOR && e.pcr !== 7) {
-      if (!separatorDone) out.push({ rtmr: 1, type: EV.SEPARATOR, name: 'Separator', digest, data: e.data, readyToBootSeparator: true });
+      if (!separatorDone)
+        out.push({
+          rtmr: 1,
+          type: EV.SEPARATOR,
+          name: 'Separator',
+          digest,
+          data: e.data,
+          readyToBootSeparator: true,
+        });
       separatorDone = true;
       continue;
     }
-    if (e.type === EV.EVENT_TAG && !(e.pcr === 9 && KERNEL_TAGS.has(tagOf(e) ?? -1) && kernelCc !== false)) continue;
+    if (e.type === EV.EVENT_TAG && !(e.pcr === 9 && KERNEL_TAGS.has(tagOf(e) ?? -1) && kernelCc !== false))
+      continue;
     if (e.type === EV.IPL && (!stubCc || e.description === SD_BOOT_CMDLINE)) continue;
     out.push({ rtmr, type: e.type, name: e.description, digest, data: e.data });
   }
@@ -85,25 +107,45 @@ function mapEvents(p: Prediction, warnings: string[]): CcEvent[] {
  * Boot configuration (from the prediction's PCR 7 events when it has them, else the firmware's
  * store), the ACPI blobs and boot variables, then the image's authority events.
  */
-export function predictUkiRtmrs(p: Prediction, layout: RtmrLayout = 'dstack', platform?: UkiPlatformEvents): UkiRtmrPrediction {
+export function predictUkiRtmrs(
+  p: Prediction,
+  layout: RtmrLayout = 'dstack',
+  platform?: UkiPlatformEvents,
+): UkiRtmrPrediction {
   const warnings: string[] = [];
   const mapped = mapEvents(p, warnings);
   const notPredicted: { rtmr: number; reason: string }[] = [];
   const firstImageEvent = mapped.findIndex((e) => e.rtmr !== 0);
-  const sbConfig = mapped.slice(0, firstImageEvent < 0 ? mapped.length : firstImageEvent).filter((e) => e.rtmr === 0);
+  const sbConfig = mapped
+    .slice(0, firstImageEvent < 0 ? mapped.length : firstImageEvent)
+    .filter((e) => e.rtmr === 0);
   const rest = mapped.filter((e) => !sbConfig.includes(e));
   let events: CcEvent[];
   if (platform === undefined) {
     events = rest;
-    notPredicted.push({ rtmr: 0, reason: 'needs the platform: firmware (TD HOB, CFV), memory size, QEMU ACPI blobs and boot variables' });
+    notPredicted.push({
+      rtmr: 0,
+      reason: 'needs the platform: firmware (TD HOB, CFV), memory size, QEMU ACPI blobs and boot variables',
+    });
   } else {
     const fw = platform.firmware;
-    if (platform.firmware.acpi.length === 0) notPredicted.push({ rtmr: 0, reason: 'no QEMU ACPI blobs given' });
-    events = [fw.tdHob, ...(fw.cfv ? [fw.cfv] : []), ...(sbConfig.length > 0 ? sbConfig : fw.secureBoot), ...fw.acpi, ...platform.bootVariables, ...rest];
+    if (platform.firmware.acpi.length === 0)
+      notPredicted.push({ rtmr: 0, reason: 'no QEMU ACPI blobs given' });
+    events = [
+      fw.tdHob,
+      ...(fw.cfv ? [fw.cfv] : []),
+      ...(sbConfig.length > 0 ? sbConfig : fw.secureBoot),
+      ...fw.acpi,
+      ...platform.bootVariables,
+      ...rest,
+    ];
   }
-  if (p.notPredicted.some((n) => n.pcr === 5)) notPredicted.push({ rtmr: 1, reason: 'the GPT event is not predicted (no disk image given)' });
+  if (p.notPredicted.some((n) => n.pcr === 5))
+    notPredicted.push({ rtmr: 1, reason: 'the GPT event is not predicted (no disk image given)' });
   events = withLayout(events, layout);
   const values = composeRtmrs(events);
-  const rtmrs = Array.from({ length: RTMR_COUNT }, (_, i) => (notPredicted.some((n) => n.rtmr === i) ? undefined : values[i]));
+  const rtmrs = Array.from({ length: RTMR_COUNT }, (_, i) =>
+    notPredicted.some((n) => n.rtmr === i) ? undefined : values[i],
+  );
   return { layout, events, rtmrs, notPredicted, warnings };
 }

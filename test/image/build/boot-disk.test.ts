@@ -10,7 +10,13 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFileSource } from '../../../image/file-source.js';
 import { openFat } from '../../../image/formats/fat/index.js';
-import { GPT_TYPES, partitionSource, readGpt, repartDiskGuid, repartPartitionGuid } from '../../../image/formats/gpt/index.js';
+import {
+  GPT_TYPES,
+  partitionSource,
+  readGpt,
+  repartDiskGuid,
+  repartPartitionGuid,
+} from '../../../image/formats/gpt/index.js';
 import { authenticodeHash, parsePe } from '../../../image/formats/pe/index.js';
 import { fromBytes } from '../../../image/formats/source.js';
 import { toHex } from '../../../image/formats/reader.js';
@@ -28,14 +34,32 @@ const builds: string[] = [];
 /** Builds in a child process with its own TZ, umask and working directory. */
 async function build(name: string, tz: string, umask: string): Promise<string> {
   const outDir = join(root, name, 'out');
-  await execa('sh', ['-c', 'umask "$1"; shift; cd "$1"; shift; exec "$@"', 'sh', umask, root, process.execPath, '--import', import.meta.resolve('tsx'), CLI, JSON.stringify({ outDir, epoch: EPOCH, seed: SEED })], {
-    env: { ...process.env, TZ: tz },
-    cwd: root,
-  });
+  await execa(
+    'sh',
+    [
+      '-c',
+      'umask "$1"; shift; cd "$1"; shift; exec "$@"',
+      'sh',
+      umask,
+      root,
+      process.execPath,
+      '--import',
+      import.meta.resolve('tsx'),
+      CLI,
+      JSON.stringify({ outDir, epoch: EPOCH, seed: SEED }),
+    ],
+    {
+      env: { ...process.env, TZ: tz },
+      cwd: root,
+    },
+  );
   return outDir;
 }
 
-const sha = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nodeimg-boot-disk-'));
@@ -52,9 +76,16 @@ describe('buildBootDisk (sdboot, Secure Boot)', () => {
   it('two builds are byte-identical: UKI, signed UKI, signed systemd-boot, initrd and disk', async () => {
     const [a, b] = builds as [string, string];
     const files = (await readdir(a)).sort();
-    expect(files).toEqual(['disk.raw', 'initrd.cpio.gz', 'systemd-bootx64-signed.efi', 'uki-signed.efi', 'uki.efi']);
+    expect(files).toEqual([
+      'disk.raw',
+      'initrd.cpio.gz',
+      'systemd-bootx64-signed.efi',
+      'uki-signed.efi',
+      'uki.efi',
+    ]);
     expect((await readdir(b)).sort()).toEqual(files);
-    for (const f of files) expect({ f, sha: await sha(join(b, f)) }).toEqual({ f, sha: await sha(join(a, f)) });
+    for (const f of files)
+      expect({ f, sha: await sha(join(b, f)) }).toEqual({ f, sha: await sha(join(a, f)) });
   });
 
   it('the disk holds a repart-style GPT and a FAT32 ESP with systemd-boot, the signed UKI and loader.conf', async () => {
@@ -77,11 +108,16 @@ describe('buildBootDisk (sdboot, Secure Boot)', () => {
       for await (const e of fs.walk()) if (!e.isDirectory) paths.push(e.path);
       expect(paths).toEqual(['/EFI/BOOT/BOOTX64.EFI', '/EFI/Linux/nodeimg.efi', '/loader/loader.conf']);
       expect(toHex(await fs.readFile('/EFI/Linux/nodeimg.efi'))).toBe(toHex(ukiSigned));
-      expect(toHex(await fs.readFile('/EFI/BOOT/BOOTX64.EFI'))).toBe(toHex(new Uint8Array(await readFile(join(out, 'systemd-bootx64-signed.efi')))));
-      expect(new TextDecoder().decode(await fs.readFile('/loader/loader.conf'))).toBe('timeout 0\neditor no\n');
+      expect(toHex(await fs.readFile('/EFI/BOOT/BOOTX64.EFI'))).toBe(
+        toHex(new Uint8Array(await readFile(join(out, 'systemd-bootx64-signed.efi')))),
+      );
+      expect(new TextDecoder().decode(await fs.readFile('/loader/loader.conf'))).toBe(
+        'timeout 0\neditor no\n',
+      );
     });
     // what PCR 4 records for the UKI: the signed file's Authenticode is the unsigned UKI's
-    const h = async (b: Uint8Array) => toHex((await authenticodeHash(fromBytes(b), await parsePe(fromBytes(b)), ['sha256'])).sha256);
+    const h = async (b: Uint8Array) =>
+      toHex((await authenticodeHash(fromBytes(b), await parsePe(fromBytes(b)), ['sha256'])).sha256);
     expect(await h(ukiSigned)).toBe(await h(uki));
   });
 });
@@ -90,10 +126,43 @@ describe('writeDisk', () => {
   it('checks every partition before creating the file', async () => {
     const out = join(root, 'never.raw');
     await expect(
-      writeDisk({ diskSize: 8 * MiB, seed: SEED, partitions: [{ type: 'esp', size: 4 * MiB, contents: { kind: 'fat', fat: { files: [{ path: 'big', data: new Uint8Array(5 * MiB) }], volumeId: 1 } } }] }, out),
+      writeDisk(
+        {
+          diskSize: 8 * MiB,
+          seed: SEED,
+          partitions: [
+            {
+              type: 'esp',
+              size: 4 * MiB,
+              contents: {
+                kind: 'fat',
+                fat: { files: [{ path: 'big', data: new Uint8Array(5 * MiB) }], volumeId: 1 },
+              },
+            },
+          ],
+        },
+        out,
+      ),
     ).rejects.toThrow(/do not fit/);
-    await expect(writeDisk({ diskSize: 8 * MiB, seed: SEED, partitions: [{ type: 'esp', size: MiB, contents: { kind: 'bytes', data: new Uint8Array(MiB + 1) } }] }, out)).rejects.toThrow(NodeimgError);
-    await expect(planDisk({ diskSize: 8 * MiB, seed: SEED, partitions: [{ type: 'esp', size: MiB, contents: { kind: 'file', path: join(root, 'missing') } }] })).rejects.toThrow(/cannot read/);
+    await expect(
+      writeDisk(
+        {
+          diskSize: 8 * MiB,
+          seed: SEED,
+          partitions: [
+            { type: 'esp', size: MiB, contents: { kind: 'bytes', data: new Uint8Array(MiB + 1) } },
+          ],
+        },
+        out,
+      ),
+    ).rejects.toThrow(NodeimgError);
+    await expect(
+      planDisk({
+        diskSize: 8 * MiB,
+        seed: SEED,
+        partitions: [{ type: 'esp', size: MiB, contents: { kind: 'file', path: join(root, 'missing') } }],
+      }),
+    ).rejects.toThrow(/cannot read/);
     expect((await readdir(root)).filter((f) => f.includes('never'))).toEqual([]);
   });
 });

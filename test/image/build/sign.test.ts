@@ -36,14 +36,33 @@ beforeAll(async () => {
   });
   dir = await mkdtemp(join(tmpdir(), 'nodeimg-sign-test-'));
   key = { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key.key, '-out', key.cert, '-subj', '/CN=nodeimg sign test/', '-days', '2'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key.key,
+      '-out',
+      key.cert,
+      '-subj',
+      '/CN=nodeimg sign test/',
+      '-days',
+      '2',
+    ],
+    { stdio: 'ignore' },
+  );
 }, 600_000);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sha256Of = async (b: Uint8Array) => toHex((await authenticodeHash(fromBytes(b), await parsePe(fromBytes(b)), ['sha256'])).sha256);
+const sha256Of = async (b: Uint8Array) =>
+  toHex((await authenticodeHash(fromBytes(b), await parsePe(fromBytes(b)), ['sha256'])).sha256);
 
 describe.each(['nodeimg', 'sbsign'] as const)('signPeImage with %s', (tool) => {
   it('adds only a certificate table; the Authenticode digest is unchanged and pesign agrees', async () => {
@@ -59,7 +78,8 @@ describe.each(['nodeimg', 'sbsign'] as const)('signPeImage with %s', (tool) => {
     for (let i = 0; i < uki.length; i++) if (uki[i] !== signed[i]) diff.push(i);
     const allowed = (i: number) =>
       (i >= unsigned.optional.checkSumOffset && i < unsigned.optional.checkSumOffset + 4) ||
-      (i >= (unsigned.optional.certDirEntryOffset ?? 0) && i < (unsigned.optional.certDirEntryOffset ?? 0) + 8);
+      (i >= (unsigned.optional.certDirEntryOffset ?? 0) &&
+        i < (unsigned.optional.certDirEntryOffset ?? 0) + 8);
     expect(diff.filter((i) => !allowed(i))).toEqual([]);
     const want = await sha256Of(uki);
     expect(await sha256Of(signed)).toBe(want);
@@ -71,14 +91,18 @@ describe.each(['nodeimg', 'sbsign'] as const)('signPeImage with %s', (tool) => {
     expect(toHex(certs[0]?.signature?.digest ?? new Uint8Array())).toBe(want);
     expect(certs[0]?.signature?.certificates.map((c) => c.subject)).toEqual(['CN=nodeimg sign test']);
     // sbverify checks the PKCS#7 signature, the messageDigest and the image digest
-    expect(execFileSync('sbverify', ['--cert', key.cert, file]).toString()).toMatch(/Signature verification OK/);
+    expect(execFileSync('sbverify', ['--cert', key.cert, file]).toString()).toMatch(
+      /Signature verification OK/,
+    );
     // edk2 DxeImageVerificationLib finds the digest algorithm OID at offset 32 of the signature
     const sig = signed.subarray(uki.length + 8);
     expect(toHex(sig.subarray(32, 41))).toBe('608648016503040201');
     // and openssl reads it as PKCS#7 with the certificate
     const p7 = join(dir, `${tool}.p7`);
     await writeFile(p7, sig.subarray(0, (certs[0]?.length ?? 8) - 8));
-    expect(execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs', '-noout']).toString()).toMatch(/CN ?= ?nodeimg sign test/);
+    expect(
+      execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs', '-noout']).toString(),
+    ).toMatch(/CN ?= ?nodeimg sign test/);
   });
 
   it('is reproducible: the same bytes twice; only sbsign records a signing time', async () => {
@@ -92,7 +116,9 @@ describe.each(['nodeimg', 'sbsign'] as const)('signPeImage with %s', (tool) => {
   });
 
   it('signs with the lab snakeoil key that OVMF_VARS_4M.snakeoil.fd trusts', async () => {
-    const signed = await withSnakeoilKey((k) => signPeImage(uki, { ...k, tool, sourceDateEpoch: 1_700_000_000 }));
+    const signed = await withSnakeoilKey((k) =>
+      signPeImage(uki, { ...k, tool, sourceDateEpoch: 1_700_000_000 }),
+    );
     const certs = await parseCertificates(fromBytes(signed), await parsePe(fromBytes(signed)));
     expect(certs[0]?.signature?.certificates[0]?.subject).toMatch(/O=SnakeOil/);
   });
@@ -113,7 +139,11 @@ describe('signPe (nodeimg Authenticode) refusals', () => {
     const noDir = buildPe({ sections: [{ name: '.text', data: prngBytes(100, 1) }], numberOfRvaAndSizes: 4 });
     await expect(signPe(noDir, signer)).rejects.toThrow(/NumberOfRvaAndSizes <= 4/);
     const ec = { key: join(dir, 'ec.pem'), cert: key.cert };
-    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', ec.key], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', ec.key],
+      { stdio: 'ignore' },
+    );
     await expect(pemSigner(ec)).rejects.toThrow(/not RSA/);
   });
 });
