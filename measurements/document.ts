@@ -27,6 +27,20 @@ export interface DocumentPcr {
   readonly events: readonly DocumentEvent[];
 }
 
+/** Launch values of a confidential-VM platform (SEV-SNP MEASUREMENT, TDX MRTD/RTMRs). */
+export interface LaunchValues {
+  readonly platform: string;
+  /** What the values depend on: firmware file and hash, VMM type, vCPU signature, layout ... */
+  readonly parameters: Readonly<Record<string, string | number | null>>;
+  readonly values: readonly {
+    readonly name: string;
+    readonly vcpus?: number | null;
+    readonly order?: string;
+    readonly value: string;
+  }[];
+  readonly notPredicted: readonly { readonly name: string; readonly reason: string }[];
+}
+
 export interface MeasurementsDocument {
   readonly $schema: typeof MEASUREMENTS_SCHEMA_ID;
   readonly image: {
@@ -48,6 +62,8 @@ export interface MeasurementsDocument {
   readonly pcrs: Readonly<Record<string, DocumentPcr>>;
   readonly notPredicted: readonly { readonly pcr: number; readonly reason: string }[];
   readonly pcr11Phases: readonly { readonly phase: string; readonly expected: HexDigests }[];
+  /** Present with --platform: what the CPU measures at launch. */
+  readonly launch?: LaunchValues;
   readonly warnings: readonly string[];
 }
 

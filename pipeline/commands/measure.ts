@@ -12,6 +12,7 @@ import { assertMeasurementsDocument } from '../schema/validate.js';
 import { loadSecureBootPolicy } from '../../image/secure-boot-policy.js';
 import { table } from '../render.js';
 import { readQuotedPcrs } from './eventlog-quoted.js';
+import { launchValues, PLATFORM_OPTIONS } from './measure-platform.js';
 import type { Prediction } from '../../measurements/boot/predict.js';
 
 const DEFAULT_BANKS: HashAlg[] = ['sha1', 'sha256', 'sha384'];
@@ -50,6 +51,14 @@ options:
                         pipeline/schema/measurements.schema.json); --json writes it to stdout
   --constellation FILE  also write Constellation's ImageMeasurementsV2 JSON; needs --csp,
                         --attestation-variant, --image-version, --ref, --stream
+  --platform NAME       also the confidential-VM launch values of a platform profile: qemu-snp,
+                        aws-sev-snp, gcp-sev-snp (SEV-SNP MEASUREMENT per vCPU count; the image boots
+                        from disk, so no kernel-hashes table) or qemu-tdx (MRTD in both page orders,
+                        RTMR1-3 of this boot chain; RTMR0 needs the platform's TD HOB and ACPI)
+  --firmware FILE       with --platform: the OVMF build the VM launches (OVMF.amdsev.fd, OVMF.inteltdx.fd)
+  --vcpus LIST          with an SNP platform: vCPU counts, e.g. 1-8 or 2,4,8
+  --vcpu-type NAME      with qemu-snp: the QEMU CPU model (EPYC-Milan, EPYC-Genoa, ...), or --vcpu-sig
+  --guest-features N    with an SNP platform: SEV features (default as sev-snp-measure)
   --json                the measurements document on stdout instead of the summary
   -h, --help            show this help
 
@@ -75,6 +84,12 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     'image-version': { type: 'string' },
     ref: { type: 'string' },
     stream: { type: 'string' },
+    platform: { type: 'string' },
+    firmware: { type: 'string' },
+    vcpus: { type: 'string' },
+    'vcpu-type': { type: 'string' },
+    'vcpu-sig': { type: 'string' },
+    'guest-features': { type: 'string' },
     json: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
@@ -113,7 +128,17 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
         ? { platformValues: await readQuotedPcrs(str('platform-values') as string) }
         : {}),
     };
-    const { prediction, document } = await measureFile(args.positionals[0] as string, opts);
+    const measured = await measureFile(args.positionals[0] as string, opts);
+    const prediction = measured.prediction;
+    let document: MeasurementsDocument = measured.document;
+    const platform = str('platform');
+    if (platform !== undefined) {
+      const { warnings, ...rest } = document;
+      document = { ...rest, launch: await launchValues(platform, args, prediction), warnings };
+    } else {
+      const stray = PLATFORM_OPTIONS.filter((k) => v[k] !== undefined);
+      if (stray.length) throw new UsageError(`--${stray[0]} goes with --platform`);
+    }
     assertMeasurementsDocument(document);
     for (const w of document.warnings) io.stderr.write(`warning: ${w}\n`);
     const text = serializeDocument(document);
@@ -200,6 +225,19 @@ function summary(doc: MeasurementsDocument, io: CommandIo): void {
     ),
   ];
   for (const n of doc.notPredicted) lines.push(`PCR ${n.pcr}: not predicted (${n.reason})`);
+  if (doc.launch) {
+    lines.push(
+      '',
+      `${doc.launch.platform} launch values (${Object.entries(doc.launch.parameters)
+        .map(([k, x]) => `${k} ${x}`)
+        .join(', ')}):`,
+    );
+    for (const l of doc.launch.values)
+      lines.push(
+        `  ${l.name}${l.vcpus ? ` (${l.vcpus} vCPU)` : ''}${l.order ? ` (${l.order})` : ''} ${l.value}`,
+      );
+    for (const n of doc.launch.notPredicted) lines.push(`  ${n.name}: not predicted (${n.reason})`);
+  }
   for (const ph of doc.pcr11Phases)
     lines.push(
       `PCR 11 after phases '${ph.phase}': ${doc.banks.map((b) => `${b}=${ph.expected[b]}`).join(' ')}`,

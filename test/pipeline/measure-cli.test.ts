@@ -176,6 +176,74 @@ describe('nodeimg measure', () => {
     ).toBe(2);
   });
 
+  it('records confidential-VM launch values next to the PCRs (--platform), equal to launch-digest', async () => {
+    const snpFw =
+      '../shared/cvm-measurement-data/firmware/debian-sid-ovmf-amdsev_2026.08+ds-2/OVMF.amdsev.fd';
+    const r = await run([
+      'measure',
+      lab.disks['direct'] as string,
+      '--platform',
+      'qemu-snp',
+      '--firmware',
+      snpFw,
+      '--vcpus',
+      '1-3',
+      '--vcpu-type',
+      'EPYC-Milan',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as MeasurementsDocument;
+    assertMeasurementsDocument(doc);
+    expect(doc.launch?.values.map((x) => x.vcpus)).toEqual([1, 2, 3]);
+    const ld = await run([
+      'launch-digest',
+      '--mode',
+      'snp',
+      '--ovmf',
+      snpFw,
+      '--vcpus',
+      '3',
+      '--vcpu-type',
+      'EPYC-Milan',
+    ]);
+    expect(doc.launch?.values[2]?.value).toBe(ld.stdout.trim());
+
+    const tdxFw =
+      '../shared/cvm-measurement-data/firmware/debian-sid-ovmf-inteltdx_2026.08+ds-2/OVMF.inteltdx.ms.fd';
+    const t = await run([
+      'measure',
+      lab.disks['direct'] as string,
+      '--platform',
+      'qemu-tdx',
+      '--firmware',
+      tdxFw,
+      '--json',
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const tdoc = JSON.parse(t.stdout) as MeasurementsDocument;
+    const mrtd = await run(['launch-digest', '--mode', 'tdx', '--ovmf', tdxFw]);
+    expect(tdoc.launch?.values.find((x) => x.name === 'MRTD' && x.order === 'single-pass')?.value).toBe(
+      mrtd.stdout.trim(),
+    );
+    expect(tdoc.launch?.notPredicted.map((n) => n.name)).toEqual(['RTMR0']);
+
+    expect(
+      (
+        await run([
+          'measure',
+          lab.disks['direct'] as string,
+          '--platform',
+          'azure-magic',
+          '--firmware',
+          tdxFw,
+        ])
+      ).code,
+    ).toBe(2);
+    expect((await run(['measure', lab.disks['direct'] as string, '--vcpus', '2'])).code).toBe(2);
+    expect((await run(['measure', lab.disks['direct'] as string, '--platform', 'qemu-snp'])).code).toBe(2);
+  });
+
   it('refuses a Secure Boot prediction for an image the db does not allow', async () => {
     const r = await run(['measure', lab.disks['direct'] as string, '--vars', VARS_SB]);
     expect(r.code).toBe(1);

@@ -1,0 +1,80 @@
+// Confidential-VM platform profiles for `nodeimg measure --platform`: the launch values the CPU
+// measures before any firmware runs (SEV-SNP MEASUREMENT, TDX MRTD) and, for TDX, the RTMRs the
+// firmware and the UKI chain extend, recorded next to the PCRs with the parameters they depend on.
+import type { ParsedArgs } from '../command.js';
+import { UsageError } from '../errors.js';
+import { runAmdLaunch } from './launch-digest-amd.js';
+import { withFileSource } from '../../image/file-source.js';
+import { tdxLaunchDigest } from '../../measurements/cvm/tdx/launch-digest.js';
+import { predictUkiRtmrs } from '../../measurements/cvm/tdx/uki-rtmrs.js';
+import type { Prediction } from '../../measurements/boot/predict.js';
+import type { LaunchValues } from '../../measurements/document.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** Each profile: the VMM whose VMSA / page order the values assume. */
+export const PLATFORMS = {
+  'qemu-snp': { kind: 'snp', vmmType: 'QEMU' },
+  'aws-sev-snp': { kind: 'snp', vmmType: 'ec2' },
+  'gcp-sev-snp': { kind: 'snp', vmmType: 'gce' },
+  'qemu-tdx': { kind: 'tdx' },
+} as const;
+export type PlatformName = keyof typeof PLATFORMS;
+
+export const PLATFORM_OPTIONS = ['firmware', 'vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const;
+
+export async function launchValues(
+  name: string,
+  args: ParsedArgs,
+  prediction: Prediction,
+): Promise<LaunchValues> {
+  if (!Object.hasOwn(PLATFORMS, name)) {
+    throw new UsageError(`unknown --platform ${name} (known: ${Object.keys(PLATFORMS).join(', ')})`);
+  }
+  const profile = PLATFORMS[name as PlatformName];
+  const v = args.values;
+  const firmware = typeof v['firmware'] === 'string' ? v['firmware'] : undefined;
+  if (firmware === undefined)
+    throw new UsageError(`--platform ${name} needs --firmware FILE (the OVMF build the VM launches)`);
+  if (profile.kind === 'snp') {
+    // the image boots from disk: no kernel-hashes table, the launch digest covers the firmware
+    const run = await runAmdLaunch('snp', {
+      ovmf: firmware,
+      'vmm-type': profile.vmmType,
+      ...(['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const).reduce<Record<string, string>>(
+        (o, k) => {
+          if (typeof v[k] === 'string') o[k] = v[k];
+          return o;
+        },
+        {},
+      ),
+    });
+    return {
+      platform: name,
+      parameters: {
+        firmware: run.firmware.path.split('/').pop() ?? run.firmware.path,
+        firmwareSha256: run.firmware.sha256,
+        vmmType: run.vmmType,
+        vcpuSig: run.vcpuSig.sig === undefined ? null : `0x${run.vcpuSig.sig.toString(16)}`,
+        guestFeatures: run.guestFeatures === null ? null : `0x${run.guestFeatures.toString(16)}`,
+      },
+      values: run.result.digests.map((d) => ({ name: 'MEASUREMENT', vcpus: d.vcpus, value: hex(d.digest) })),
+      notPredicted: [],
+    };
+  }
+  for (const k of ['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features']) {
+    if (v[k] !== undefined) throw new UsageError(`--${k} is not used with --platform ${name}`);
+  }
+  const td = await withFileSource(firmware, (src) => tdxLaunchDigest({ firmware: src }));
+  const rtmrs = predictUkiRtmrs(prediction);
+  return {
+    platform: name,
+    parameters: { firmware: firmware.split('/').pop() ?? firmware, layout: rtmrs.layout },
+    values: [
+      { name: 'MRTD', order: 'single-pass', value: hex(td.mrtdByOrder['single-pass']) },
+      { name: 'MRTD', order: 'two-pass', value: hex(td.mrtdByOrder['two-pass']) },
+      ...rtmrs.rtmrs.flatMap((r, i) => (r === undefined ? [] : [{ name: `RTMR${i}`, value: hex(r) }])),
+    ],
+    notPredicted: rtmrs.notPredicted.map((n) => ({ name: `RTMR${n.rtmr}`, reason: n.reason })),
+  };
+}
