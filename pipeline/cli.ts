@@ -32,6 +32,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/eventlog.js')).eventlogCommand,
   },
   {
+    name: 'verify',
+    summary:
+      'Check what a machine measured (event log + TPM PCRs, SEV-SNP report) against a measurements document.',
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
+  {
     name: 'boot-check',
     summary:
       'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
