@@ -1,5 +1,6 @@
-// Disk images written by nodeimg's own writers: GPT + FAT + raw partition images (write-disk.ts), and
-// a bootable UKI disk, direct or via systemd-boot, optionally Secure Boot signed (boot-disk.ts).
+// Disk images written by nodeimg's own writers: GPT + FAT + raw partition images (write-disk.ts), a
+// bootable UKI disk, direct or via systemd-boot, optionally Secure Boot signed (boot-disk.ts), and the
+// cloud formats made from a raw disk: qcow2, Azure fixed VHD, GCE tarball (cloud-formats.ts).
 export {
   planDisk,
   writeDisk,
@@ -17,3 +18,19 @@ export {
   type BootLayout,
   type UkiFiles,
 } from './boot-disk.js';
+export {
+  checkQcow2,
+  QCOW2_OPTIONS,
+  readVhdFooterOf,
+  writeCloudImages,
+  writeGceTarball,
+  writeQcow2,
+  writeVhd,
+  type CloudFormat,
+  type CloudFormatOptions,
+  type CloudImages,
+  type GceOptions,
+  type Qcow2Check,
+  type VhdOptions,
+  type WrittenVhd,
+} from './cloud-formats.js';

@@ -1,0 +1,9 @@
+// Byte-level fix-ups for tar and gzip streams written by image/build (pure).
+export {
+  GZIP_HEADER_SIZE,
+  GZIP_OS_UNIX,
+  normalizeGzipHeader,
+  TAR_BLOCK,
+  tarHeaderChecksumOk,
+  toOldGnuHeader,
+} from './tar-gzip.js';
