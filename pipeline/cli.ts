@@ -54,6 +54,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'Decode an SEV-SNP attestation report (MEASUREMENT, REPORT_DATA, TCB, chip id, ...).',
     load: async () => (await import('./commands/snp-report.js')).snpReportCommand,
   },
+  {
+    name: 'verify-bundle',
+    summary:
+      'Verify a Sigstore bundle for a file offline (managed key or keyless identity), as a sigstore-conformance client.',
+    load: async () => (await import('./commands/verify-bundle.js')).verifyBundleCommand,
+  },
 ];
 
 function version(): string {
