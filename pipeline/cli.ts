@@ -60,6 +60,22 @@ export const COMMANDS: readonly CommandEntry[] = [
       'Verify a Sigstore bundle for a file offline (managed key or keyless identity), as a sigstore-conformance client.',
     load: async () => (await import('./commands/verify-bundle.js')).verifyBundleCommand,
   },
+  {
+    name: 'keygen',
+    summary: 'Generate an ECDSA P-256 signing key pair (key.pem, key.pub) for nodeimg sign.',
+    load: async () => (await import('./commands/keygen.js')).keygenCommand,
+  },
+  {
+    name: 'sign',
+    summary:
+      'Sign a file with a managed key, log it in the local transparency log, and write a Sigstore bundle.',
+    load: async () => (await import('./commands/sign.js')).signCommand,
+  },
+  {
+    name: 'log',
+    summary: "Show the local transparency log's trusted root (for verify-bundle) or its signed checkpoint.",
+    load: async () => (await import('./commands/log.js')).logCommand,
+  },
 ];
 
 function version(): string {

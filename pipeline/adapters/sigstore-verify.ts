@@ -92,6 +92,7 @@ function verifyOrThrow(req: VerifyBundleRequest): VerifiedBundle {
   const artifactSha256 =
     req.artifact.kind === 'bytes' ? sha256(req.artifact.bytes) : Buffer.from(req.artifact.digest);
   checkContentBinding(bundle, req.artifact, artifactSha256);
+  checkProofMatchesCheckpoint(bundle);
 
   let trust;
   let policy: VerificationPolicy | undefined;
@@ -119,6 +120,28 @@ function verifyOrThrow(req: VerifyBundleRequest): VerifiedBundle {
     tlogEntries: entity.tlogEntries.length,
     timestamps: entity.timestamps.length,
   };
+}
+
+/**
+ * @sigstore/verify 3.x checks an inclusion proof against the signed checkpoint's root and size and
+ * never reads the proof's own rootHash and treeSize fields; a bundle whose fields say something else
+ * than what was verified is refused.
+ */
+function checkProofMatchesCheckpoint(bundle: Bundle): void {
+  bundle.verificationMaterial.tlogEntries.forEach((e, i) => {
+    const p = e.inclusionProof;
+    const note = p?.checkpoint?.envelope;
+    if (!p || note === undefined) return;
+    const [, size, root] = note.split('\n');
+    if (size === undefined || root === undefined)
+      throw new Rejected(`tlog entry ${i}: the checkpoint has no size or root hash`);
+    if (String(p.treeSize) !== size.trim())
+      throw new Rejected(
+        `tlog entry ${i}: the inclusion proof's treeSize ${String(p.treeSize)} is not the checkpoint's ${size.trim()}`,
+      );
+    if (!Buffer.from(root.trim(), 'base64').equals(Buffer.from(p.rootHash)))
+      throw new Rejected(`tlog entry ${i}: the inclusion proof's rootHash is not the checkpoint's`);
+  });
 }
 
 /** What the libraries do not tie to the artifact: the message digest and the in-toto subject. */

@@ -1,0 +1,4 @@
+// The real wall clock behind the Clock port.
+import type { Clock } from '../ports.js';
+
+export const systemClock: Clock = { now: () => Date.now() };
