@@ -2,6 +2,8 @@
 // extends the TPM really received. The TPM sees no event types, so only the order and the digests are
 // compared; the first departure of each PCR is named in words, with both digests. Pure.
 import { toHex } from '../../image/formats/reader.js';
+import { decodeTaggedEvent } from '../eventlog/event-data.js';
+import { knownTag } from '../eventlog/tags.js';
 import { EV, eventTypeName } from '../eventlog/types.js';
 import type { ExpectedEvent } from '../eventlog/expected-event.js';
 import type { HashAlg } from '../hash.js';
@@ -69,10 +71,28 @@ export function isExtend(e: ExpectedEvent): boolean {
   return e.type !== EV.NO_ACTION;
 }
 
+/**
+ * What an EV_EVENT_TAG event says it is, from its data: the tag's own text (the kernel writes
+ * "LOADED_IMAGE::LoadOptions" for the command line, "Linux initrd" for the initrd) or, for text-less
+ * tags, the known tag's name; '' when there is no data or it does not decode.
+ */
+function tagLabel(e: ExpectedEvent): string {
+  if (e.type !== EV.EVENT_TAG || e.data === undefined) return '';
+  try {
+    const t = decodeTaggedEvent(e.data);
+    const text = new TextDecoder('latin1').decode(t.data).replace(/\0+$/, '');
+    if (text.length > 0 && /^[\x20-\x7e]+$/.test(text)) return `${text}: `;
+    const known = knownTag(t.id);
+    return known === undefined ? `tag 0x${t.id.toString(16).padStart(8, '0')}: ` : `${known.name}: `;
+  } catch {
+    return '';
+  }
+}
+
 function expectedText(e: ExpectedEvent, bank: HashAlg | undefined, other?: Uint8Array): string {
   const d = bank === undefined ? undefined : e.digests[bank];
   const digest = d === undefined || bank === undefined ? '' : ` = ${digestText(bank, d, other)}`;
-  return `${eventTypeName(e.type)} ${e.description}${digest}`;
+  return `${eventTypeName(e.type)} ${tagLabel(e)}${e.description}${digest}`;
 }
 
 function where(a: TpmExtend): string {

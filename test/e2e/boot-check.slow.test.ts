@@ -3,8 +3,7 @@
 // run gets a private TMPDIR; afterwards no nodeimg temporary folder and no process that used it may
 // be left, whether the run passed, failed, timed out, lost its QEMU or got Ctrl-C.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,65 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectAccel, type LabImages } from '../../image/build/lab/index.js';
 import { MARK } from '../../image/build/lab/initrd-init.js';
 import { labImages } from '../helpers/lab.js';
+import {
+  processesUsing,
+  runBootCheck,
+  type BootCheckRun as Run,
+  type Killable,
+} from '../helpers/boot-check-run.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let images: LabImages;
 let accel: string;
 let work: string;
 
-interface Killable {
-  kill(signal: NodeJS.Signals): boolean;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** PIDs of processes whose command line mentions `text` (our private TMPDIR). */
-function processesUsing(text: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-      if (cmd.includes(text)) out.push(`${pid}: ${cmd.slice(0, 200)}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/**
- * Runs `nodeimg boot-check args` with a private TMPDIR; `during` may act on the running CLI. Then
- * checks that nothing is left behind.
- */
-async function bootCheck(
-  args: string[],
-  during?: (child: Killable, tmp: string) => Promise<void>,
-): Promise<Run> {
-  const tmp = await mkdtemp(join(work, 'run-'));
-  const t0 = Date.now();
-  const child = execa('node', ['--import', 'tsx', join(ROOT, 'pipeline', 'bin.ts'), 'boot-check', ...args], {
-    cwd: ROOT,
-    env: { TMPDIR: tmp, NODEIMG_ACCEL: accel },
-    reject: false,
-    timeout: 400_000,
-  });
-  if (during) await during(child, tmp);
-  const r = await child;
-  const ms = Date.now() - t0;
-  // nothing left behind: no temporary folder of ours (tsx keeps its own cache there), no process
-  const left = (await readdir(tmp)).filter((f) => f.startsWith('nodeimg-') || f.startsWith('vl.'));
-  expect({ left, processes: processesUsing(tmp) }).toEqual({ left: [], processes: [] });
-  await rm(tmp, { recursive: true, force: true });
-  console.log(
-    `boot-check ${args.map((a) => a.split('/').pop()).join(' ')}: exit ${r.exitCode} in ${(ms / 1000).toFixed(1)} s`,
-  );
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms };
-}
+/** Runs boot-check with a private TMPDIR; `during` may act on the running CLI. */
+const bootCheck = (args: string[], during?: (child: Killable, tmp: string) => Promise<void>): Promise<Run> =>
+  runBootCheck(work, accel, args, during ? { during } : {});
 
 async function sha256(path: string): Promise<string> {
   return createHash('sha256')

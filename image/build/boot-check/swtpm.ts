@@ -221,7 +221,16 @@ export async function readAllPcrs(
 
 /** Waits up to `ms` for a process to exit, then stops it. */
 export async function awaitExit(proc: ToolProcess, ms: number): Promise<void> {
-  await Promise.race([proc.wait().catch(() => undefined), sleep(ms)]);
+  // the timer is cleared as soon as the process ends: a pending one would keep the event loop, and
+  // so `nodeimg boot-check`, alive for the rest of `ms` after its work is done
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    proc.wait().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
   await proc.stop(1000);
 }
 
