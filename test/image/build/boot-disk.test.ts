@@ -2,11 +2,9 @@
 // systemd-repart GUIDs, FAT32 ESP with systemd-boot, the signed UKI and loader.conf), and two builds
 // in different folders, at different times, with a different TZ, umask and working directory are
 // byte-identical in every artefact.
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFileSource } from '../../../image/file-source.js';
 import { openFat } from '../../../image/formats/fat/index.js';
@@ -22,9 +20,8 @@ import { fromBytes } from '../../../image/formats/source.js';
 import { toHex } from '../../../image/formats/reader.js';
 import { planDisk, writeDisk } from '../../../image/build/disk/index.js';
 import { NodeimgError } from '../../../image/formats/errors.js';
+import { SEED, buildInChild, sha256File } from '../../helpers/isolated-build.js';
 
-const SEED = '6e6f6465-696d-4467-a972-697465727321';
-const EPOCH = 1_700_000_000;
 const CLI = join(import.meta.dirname, '..', '..', 'helpers', 'build-boot-disk-cli.ts');
 const MiB = 1024 * 1024;
 
@@ -32,34 +29,8 @@ let root: string;
 const builds: string[] = [];
 
 /** Builds in a child process with its own TZ, umask and working directory. */
-async function build(name: string, tz: string, umask: string): Promise<string> {
-  const outDir = join(root, name, 'out');
-  await execa(
-    'sh',
-    [
-      '-c',
-      'umask "$1"; shift; cd "$1"; shift; exec "$@"',
-      'sh',
-      umask,
-      root,
-      process.execPath,
-      '--import',
-      import.meta.resolve('tsx'),
-      CLI,
-      JSON.stringify({ outDir, epoch: EPOCH, seed: SEED }),
-    ],
-    {
-      env: { ...process.env, TZ: tz },
-      cwd: root,
-    },
-  );
-  return outDir;
-}
-
-const sha = async (f: string) =>
-  createHash('sha256')
-    .update(await readFile(f))
-    .digest('hex');
+const build = (name: string, tz: string, umask: string) => buildInChild(CLI, root, name, tz, umask);
+const sha = sha256File;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nodeimg-boot-disk-'));

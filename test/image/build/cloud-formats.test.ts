@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkQcow2, readVhdFooterOf, writeGceTarball, writeVhd } from '../../../image/build/disk/index.js';
 import { NodeimgError } from '../../../image/formats/errors.js';
 import { vhdGeometry } from '../../../image/formats/vhd/index.js';
+import { EPOCH, buildInChild, sha256File } from '../../helpers/isolated-build.js';
 
-const SEED = '6e6f6465-696d-4467-a972-697465727321';
-const EPOCH = 1_700_000_000;
 const CLI = join(import.meta.dirname, '..', '..', 'helpers', 'build-cloud-formats-cli.ts');
 const MiB = 1024 * 1024;
 const RAW_SIZE = 40 * MiB + 7 * 512;
@@ -22,31 +21,9 @@ const VHD_SIZE = 41 * MiB;
 let root: string;
 const builds: string[] = [];
 
-async function build(name: string, tz: string, umask: string): Promise<string> {
-  const outDir = join(root, name, 'out');
-  await execa(
-    'sh',
-    [
-      '-c',
-      'umask "$1"; shift; cd "$1"; shift; exec "$@"',
-      'sh',
-      umask,
-      root,
-      process.execPath,
-      '--import',
-      import.meta.resolve('tsx'),
-      CLI,
-      JSON.stringify({ outDir, epoch: EPOCH, seed: SEED }),
-    ],
-    { env: { ...process.env, TZ: tz }, cwd: root },
-  );
-  return outDir;
-}
-
-const sha = async (f: string) =>
-  createHash('sha256')
-    .update(await readFile(f))
-    .digest('hex');
+/** Builds in a child process with its own TZ, umask and working directory. */
+const build = (name: string, tz: string, umask: string) => buildInChild(CLI, root, name, tz, umask);
+const sha = sha256File;
 const qemuImg = async (...args: string[]) => (await execa('qemu-img', args)).stdout;
 
 beforeAll(async () => {
