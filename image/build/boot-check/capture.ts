@@ -19,7 +19,8 @@ import { replayTpmLog, type TpmReplay } from '../../../measurements/tpm/replay.j
 import { ToolError } from '../../../pipeline/errors.js';
 import { runTool, startTool, tail, type ToolProcess } from '../run-tool.js';
 import { qemuArgs, type Accel } from '../lab/qemu-argv.js';
-import { readSavedPcrs, saveAndStop, swtpmBootArgv, swtpmSetupArgv, waitForSocket } from './swtpm.js';
+import { readSavedPcrs, saveAndStop, waitForSocket } from './swtpm.js';
+import { swtpmArgs, swtpmSetupArgs } from '../lab/qemu-argv.js';
 
 export type EndReason = 'marker' | 'tpm-quiet' | 'tpm-shutdown' | 'qemu-exited' | 'timeout';
 
@@ -199,11 +200,14 @@ export async function captureBoot(opts: CaptureOptions): Promise<BootCapture> {
     const consoleFile = join(dir, 'console.log');
     await mkdir(state);
     await copyFile(opts.varsTemplate, varsFile);
-    await runTool('swtpm_setup', swtpmSetupArgv(state, opts.banks, join(dir, 'swtpm_setup.log')), {
+    await runTool('swtpm_setup', swtpmSetupArgs(state, opts.banks, join(dir, 'swtpm_setup.log')), {
       timeoutMs: 60_000,
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });
-    swtpm = startTool('swtpm', swtpmBootArgv(state, ctrl, join(dir, 'swtpm.log')));
+    swtpm = startTool(
+      'swtpm',
+      swtpmArgs(state, ctrl, join(dir, 'swtpm.log'), { logLevel: 20, terminate: false }),
+    );
     await waitForSocket(ctrl, swtpm);
     const argv = [
       ...qemuArgs({

@@ -12,8 +12,6 @@ export {
   readAllPcrs,
   readSavedPcrs,
   saveAndStop,
-  swtpmBootArgv,
   swtpmReadArgv,
-  swtpmSetupArgv,
   waitForSocket,
 } from './swtpm.js';

@@ -22,33 +22,6 @@ import { startTool, type ToolProcess } from '../run-tool.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function swtpmSetupArgv(stateDir: string, banks: readonly HashAlg[], logFile: string): string[] {
-  return [
-    '--tpm2',
-    '--tpmstate',
-    stateDir,
-    '--pcr-banks',
-    banks.join(','),
-    '--overwrite',
-    '--logfile',
-    logFile,
-  ];
-}
-
-/** The swtpm of the boot: control socket only (QEMU passes the data channel), no --terminate, every command logged. */
-export function swtpmBootArgv(stateDir: string, ctrlSocket: string, logFile: string): string[] {
-  return [
-    'socket',
-    '--tpm2',
-    '--tpmstate',
-    `dir=${stateDir}`,
-    '--ctrl',
-    `type=unixio,path=${ctrlSocket}`,
-    '--log',
-    `file=${logFile},level=20`,
-  ];
-}
-
 /** The swtpm that reads the PCRs afterwards: resumes from the saved volatile state, with a data socket. */
 export function swtpmReadArgv(
   stateDir: string,

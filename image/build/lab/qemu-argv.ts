@@ -1,9 +1,14 @@
 // Argument vectors of a lab boot (like the lab's boot.sh): swtpm_setup, swtpm, QEMU. Pure.
+import type { HashAlg } from '../../../measurements/hash.js';
 import { OVMF, type PcrBank } from './config.js';
 
 export type Accel = 'kvm' | 'tcg';
 
-export function swtpmSetupArgs(stateDir: string, banks: readonly PcrBank[], logFile: string): string[] {
+export function swtpmSetupArgs(
+  stateDir: string,
+  banks: readonly (PcrBank | HashAlg)[],
+  logFile: string,
+): string[] {
   return [
     '--tpm2',
     '--tpmstate',
@@ -16,8 +21,17 @@ export function swtpmSetupArgs(stateDir: string, banks: readonly PcrBank[], logF
   ];
 }
 
-/** swtpm on a unix socket; --terminate ends it when QEMU closes the connection. */
-export function swtpmArgs(stateDir: string, socket: string, logFile: string): string[] {
+/**
+ * swtpm on a unix control socket (QEMU passes the data channel). By default --terminate ends it when
+ * QEMU closes the connection; boot-check keeps it running (terminate: false) to read the PCRs
+ * afterwards and logs every command (logLevel 20).
+ */
+export function swtpmArgs(
+  stateDir: string,
+  socket: string,
+  logFile: string,
+  opts: { readonly logLevel?: number; readonly terminate?: boolean } = {},
+): string[] {
   return [
     'socket',
     '--tpm2',
@@ -26,8 +40,8 @@ export function swtpmArgs(stateDir: string, socket: string, logFile: string): st
     '--ctrl',
     `type=unixio,path=${socket}`,
     '--log',
-    `file=${logFile},level=1`,
-    '--terminate',
+    `file=${logFile},level=${opts.logLevel ?? 1}`,
+    ...((opts.terminate ?? true) ? ['--terminate'] : []),
   ];
 }
 
