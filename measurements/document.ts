@@ -41,6 +41,14 @@ export interface LaunchValues {
   readonly notPredicted: readonly { readonly name: string; readonly reason: string }[];
 }
 
+export interface ReleaseInfo {
+  readonly version: string;
+  readonly ref: string;
+  readonly stream: string;
+  /** PCR indexes a verifier must enforce; each is in `pcrs`. */
+  readonly enforced: readonly number[];
+}
+
 export interface MeasurementsDocument {
   readonly $schema: typeof MEASUREMENTS_SCHEMA_ID;
   readonly image: {
@@ -64,6 +72,8 @@ export interface MeasurementsDocument {
   readonly pcr11Phases: readonly { readonly phase: string; readonly expected: HexDigests }[];
   /** Present with --platform: what the CPU measures at launch. */
   readonly launch?: LaunchValues;
+  /** Present on a published document (`nodeimg release`): its version and the PCRs to enforce. */
+  readonly release?: ReleaseInfo;
   readonly warnings: readonly string[];
 }
 

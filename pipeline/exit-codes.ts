@@ -9,6 +9,7 @@ export const EXIT = {
   io: 4,
   tool: 5,
   schema: 6,
+  publishConflict: 7,
   internal: 70,
 } as const;
 
@@ -24,6 +25,21 @@ const BY_CODE: Record<ErrorCode, number> = {
   TOOL_FAILED: EXIT.tool,
   TOOL_MISSING: EXIT.tool,
   SCHEMA_INVALID: EXIT.schema,
+  PUBLISH_CONFLICT: EXIT.publishConflict,
+  // fetch-measurements: one exit code per failed verification check (README, "Exit codes")
+  VERIFY_DIGEST_MISMATCH: 10,
+  VERIFY_SIGNATURE: 11,
+  VERIFY_WRONG_KEY: 12,
+  VERIFY_WRONG_IDENTITY: 13,
+  VERIFY_BUNDLE_MISMATCH: 14,
+  VERIFY_TLOG_MISSING: 15,
+  VERIFY_TLOG_UNTRUSTED: 16,
+  VERIFY_TLOG_INCONSISTENT: 17,
+  VERIFY_RELEASE_MISMATCH: 18,
+  VERIFY_ROLLBACK: 19,
+  VERIFY_ENFORCED_SET: 20,
+  VERIFY_TLOG_UNREACHABLE: 21,
+  VERIFY_NOT_FOUND: 22,
   INTERNAL: EXIT.internal,
 };
 

@@ -21,6 +21,22 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   // a document does not match its schema (exit 6)
   | 'SCHEMA_INVALID'
+  // publishing refused: an immutable object or released version exists with other content (exit 7)
+  | 'PUBLISH_CONFLICT'
+  // fetch-measurements: each verification failure has its own code and exit code (10-22)
+  | 'VERIFY_DIGEST_MISMATCH'
+  | 'VERIFY_SIGNATURE'
+  | 'VERIFY_WRONG_KEY'
+  | 'VERIFY_WRONG_IDENTITY'
+  | 'VERIFY_BUNDLE_MISMATCH'
+  | 'VERIFY_TLOG_MISSING'
+  | 'VERIFY_TLOG_UNTRUSTED'
+  | 'VERIFY_TLOG_INCONSISTENT'
+  | 'VERIFY_RELEASE_MISMATCH'
+  | 'VERIFY_ROLLBACK'
+  | 'VERIFY_ENFORCED_SET'
+  | 'VERIFY_TLOG_UNREACHABLE'
+  | 'VERIFY_NOT_FOUND'
   // a bug in nodeimg (exit 70)
   | 'INTERNAL';
 

@@ -1,0 +1,183 @@
+// fetch-measurements, the verifier's front door (issue 9): from a store (local directory, S3, or
+// HTTP(S) like a CDN), fetch the published measurements of one version and accept them only when
+// every check passes, in this order:
+//   1. versions/current.json -> the signed version index it names; the index's bytes must have
+//      the pointer's sha256, its bundle must verify under the signer policy, its schema, ref and
+//      stream must be the requested ones, and its sequence must not be older than the one this
+//      verifier saw before (rollback state);
+//   2. the version must be listed; measurements.json must have the digest the index lists, its
+//      own bundle must verify, its schema must hold, its release block must name the requested
+//      version/ref/stream, and it must enforce a complete set of PCRs;
+//   3. online (unless --offline): every log entry of both bundles must still be in the log and the
+//      log's current tree must be consistent with the checkpoints in the bundles.
+// Only then is the rollback state advanced and the caller allowed to write anything.
+import { NodeimgError } from '../errors.js';
+import type { BundlePolicy } from '../adapters/sigstore-verify.js';
+import { assertValid } from '../schema/validate.js';
+import measurementsSchema from '../schema/measurements.schema.json' with { type: 'json' };
+import indexSchema from '../schema/version-index.schema.json' with { type: 'json' };
+import pointerSchema from '../schema/version-pointer.schema.json' with { type: 'json' };
+import type { MeasurementsDocument } from '../../measurements/document.js';
+import { checkEnforcedSet } from '../release/documents.js';
+import { BUNDLE_SUFFIX, imagePrefix, versionPointerKey, type ReleaseCoordinates } from '../release/names.js';
+import type { VersionIndex, VersionPointer } from '../release/version-index.js';
+import { stateKey, type RollbackState } from './rollback-state.js';
+import { verifySignedDocument, type TlogEntryRef, type VerifiedDocument } from './signed-document.js';
+
+/** What the verifier needs from a store: bytes by key, undefined when the object does not exist. */
+export interface StoreReader {
+  /** The store reference as the user gave it (dir:..., s3://..., https://...), for state and messages. */
+  readonly ref: string;
+  get(key: string, maxBytes: number): Promise<Uint8Array | undefined>;
+}
+
+/** What online verification needs from the transparency log. */
+export interface OnlineLog {
+  /** True when the entry is in the log; throws VERIFY_TLOG_UNREACHABLE when the log cannot be asked. */
+  hasEntry(entry: TlogEntryRef): Promise<boolean>;
+  /** Throws VERIFY_TLOG_INCONSISTENT unless the log's tree now extends (size, rootHash hex). */
+  checkConsistent(entry: TlogEntryRef): Promise<void>;
+}
+
+export interface FetchRequest {
+  readonly store: StoreReader;
+  readonly coords: ReleaseCoordinates;
+  readonly policy: BundlePolicy;
+  readonly trustedRootJson?: string;
+  readonly state: RollbackState;
+  readonly allowRollback?: boolean;
+  /** Absent = offline: the bundles' own proofs are the evidence. */
+  readonly online?: OnlineLog;
+}
+
+export interface FetchResult {
+  readonly document: MeasurementsDocument;
+  /** measurements.json exactly as published and signed. */
+  readonly bytes: Uint8Array;
+  readonly index: { readonly sequence: number; readonly sha256: string; readonly key: string };
+  readonly verified: { readonly index: VerifiedDocument; readonly measurements: VerifiedDocument };
+}
+
+const MAX_DOCUMENT = 64 * 1024 * 1024;
+const MAX_SMALL = 4 * 1024 * 1024;
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+
+async function need(store: StoreReader, key: string, max: number, what: string): Promise<Uint8Array> {
+  const b = await store.get(key, max);
+  if (b === undefined)
+    throw new NodeimgError('VERIFY_NOT_FOUND', `${what} is missing from ${store.ref} (${key})`);
+  return b;
+}
+
+function json(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(text(bytes)) as unknown;
+  } catch (err) {
+    throw new NodeimgError('SCHEMA_INVALID', `${what} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function mismatch(what: string, field: string, got: string, want: string): never {
+  throw new NodeimgError(
+    'VERIFY_RELEASE_MISMATCH',
+    `${what} is for ${field} ${JSON.stringify(got)}, not the requested ${JSON.stringify(want)}`,
+  );
+}
+
+async function checkOnline(log: OnlineLog, entries: readonly TlogEntryRef[], what: string): Promise<void> {
+  for (const e of entries) {
+    if (!(await log.hasEntry(e)))
+      throw new NodeimgError(
+        'VERIFY_TLOG_MISSING',
+        `the transparency log no longer has the entry of ${what} (log index ${e.logIndex}, uuid ${e.uuid})`,
+      );
+    await log.checkConsistent(e);
+  }
+}
+
+export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult> {
+  const { store, coords, policy } = req;
+  const trust = req.trustedRootJson === undefined ? {} : { trustedRootJson: req.trustedRootJson };
+  const where = `${coords.ref}/${coords.stream}`;
+
+  // 1. pointer -> signed index
+  const pointerKey = versionPointerKey(coords);
+  const pointerBytes = await store.get(pointerKey, MAX_SMALL);
+  if (pointerBytes === undefined)
+    throw new NodeimgError(
+      'VERIFY_NOT_FOUND',
+      `${store.ref} has no released versions on ${where} (${pointerKey})`,
+    );
+  const pointer = json(pointerBytes, pointerKey) as VersionPointer;
+  assertValid(`version pointer ${pointerKey}`, pointerSchema, pointer);
+  if (pointer.ref !== coords.ref) mismatch('the version pointer', 'ref', pointer.ref, coords.ref);
+  if (pointer.stream !== coords.stream)
+    mismatch('the version pointer', 'stream', pointer.stream, coords.stream);
+  const indexBytes = await need(store, pointer.index, MAX_DOCUMENT, `version index ${pointer.sequence}`);
+  const indexBundle = await need(store, pointer.index + BUNDLE_SUFFIX, MAX_SMALL, 'the version index bundle');
+  const indexVerified = verifySignedDocument({
+    what: `version index ${pointer.sequence} of ${where}`,
+    bytes: indexBytes,
+    bundleText: text(indexBundle),
+    expectedSha256: pointer.sha256,
+    policy,
+    ...trust,
+  });
+  const index = json(indexBytes, pointer.index) as VersionIndex;
+  assertValid(`version index ${pointer.index}`, indexSchema, index);
+  if (index.ref !== coords.ref) mismatch('the version index', 'ref', index.ref, coords.ref);
+  if (index.stream !== coords.stream) mismatch('the version index', 'stream', index.stream, coords.stream);
+  if (index.sequence !== pointer.sequence)
+    throw new NodeimgError(
+      'VERIFY_RELEASE_MISMATCH',
+      `the pointer names index ${pointer.sequence} but the signed index says it is number ${index.sequence}`,
+    );
+  const key = stateKey(store.ref, coords.ref, coords.stream);
+  const seen = { sequence: index.sequence, sha256: indexVerified.sha256 };
+  req.state.check(key, seen, req.allowRollback === true);
+
+  // 2. the version's measurements
+  const entry = index.versions.find((v) => v.version === coords.version);
+  if (entry === undefined)
+    throw new NodeimgError(
+      'VERIFY_NOT_FOUND',
+      `version ${coords.version} is not released on ${where} (index ${index.sequence} lists ${index.versions.length} version(s))`,
+    );
+  const docKey = `${imagePrefix(coords)}measurements.json`;
+  const bytes = await need(store, docKey, MAX_DOCUMENT, `measurements.json of ${coords.version}`);
+  const bundle = await need(store, docKey + BUNDLE_SUFFIX, MAX_SMALL, `the bundle of measurements.json`);
+  const measurementsVerified = verifySignedDocument({
+    what: `measurements.json of ${coords.version}`,
+    bytes,
+    bundleText: text(bundle),
+    expectedSha256: entry.documents['measurements.json'].sha256,
+    policy,
+    ...trust,
+  });
+  const document = json(bytes, docKey) as MeasurementsDocument;
+  assertValid(`measurements.json of ${coords.version}`, measurementsSchema, document);
+  const rel = document.release;
+  if (rel === undefined)
+    throw new NodeimgError(
+      'VERIFY_RELEASE_MISMATCH',
+      `measurements.json of ${coords.version} has no release block: it was not published by nodeimg release`,
+    );
+  if (rel.version !== coords.version) mismatch('measurements.json', 'version', rel.version, coords.version);
+  if (rel.ref !== coords.ref) mismatch('measurements.json', 'ref', rel.ref, coords.ref);
+  if (rel.stream !== coords.stream) mismatch('measurements.json', 'stream', rel.stream, coords.stream);
+  checkEnforcedSet(document, rel);
+
+  // 3. online log checks
+  if (req.online) {
+    await checkOnline(req.online, indexVerified.tlogEntries, `version index ${index.sequence}`);
+    await checkOnline(req.online, measurementsVerified.tlogEntries, `measurements.json of ${coords.version}`);
+  }
+  await req.state.record(key, seen);
+  return {
+    document,
+    bytes,
+    index: { ...seen, key: pointer.index },
+    verified: { index: indexVerified, measurements: measurementsVerified },
+  };
+}
