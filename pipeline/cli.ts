@@ -38,6 +38,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/verify.js')).verifyCommand,
   },
   {
+    name: 'fetch-measurements',
+    summary:
+      "Fetch a release's signed measurements from a store and verify signature, identity, transparency log, version index and schema, fail-closed.",
+    load: async () => (await import('./commands/fetch-measurements.js')).fetchMeasurementsCommand,
+  },
+  {
     name: 'boot-check',
     summary:
       'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',
@@ -68,13 +74,24 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'sign',
     summary:
-      'Sign a file with a managed key, log it in the local transparency log, and write a Sigstore bundle.',
+      'Sign a file with a managed key or keyless (Fulcio), log it in the transparency log, and write a Sigstore bundle.',
     load: async () => (await import('./commands/sign.js')).signCommand,
   },
   {
     name: 'log',
     summary: "Show the local transparency log's trusted root (for verify-bundle) or its signed checkpoint.",
     load: async () => (await import('./commands/log.js')).logCommand,
+  },
+  {
+    name: 'tlog',
+    summary:
+      'Serve the local transparency log over the Rekor v1 API, pin a served log, show its trusted root.',
+    load: async () => (await import('./commands/tlog.js')).tlogCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'Serve a local directory store read-only over HTTP (GET/HEAD, ETag = sha256), as a CDN would.',
+    load: async () => (await import('./commands/serve.js')).serveCommand,
   },
 ];
 

@@ -1,6 +1,6 @@
 // Errors of the I/O side of nodeimg. They extend the one hierarchy rooted in image/formats/errors.ts
 // (pure, so codecs and simulators can use it too); the CLI maps codes to exit codes in exit-codes.ts.
-import { NodeimgError, type NodeimgErrorOptions } from '../image/formats/errors.js';
+import { NodeimgError, type ErrorCode, type NodeimgErrorOptions } from '../image/formats/errors.js';
 
 export { NodeimgError, ParseError, internalError, type ErrorCode } from '../image/formats/errors.js';
 
@@ -47,3 +47,33 @@ export class SchemaError extends NodeimgError<'SCHEMA_INVALID'> {
     this.fields = fields;
   }
 }
+
+export type PublishErrorCode = Extract<ErrorCode, `PUBLISH_${string}`>;
+
+/**
+ * An object store refused or failed an operation (pipeline/ports.ts ObjectStore). Like an AWS
+ * ServiceException's $fault/$retryable (STYLE.md §4.4): whose fault it is, and whether the same
+ * call may succeed when repeated (a lost compare-and-swap, a 5xx, a reset connection).
+ */
+export class PublishError extends NodeimgError<PublishErrorCode> {
+  /** The store and key, e.g. `s3://bucket/prefix/v2/ref/-/stream/stable/v1.0.0/image/info.json`. */
+  readonly target: string;
+  readonly fault: 'client' | 'server';
+  readonly retryable: boolean;
+  /** HTTP status of the answer, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(
+    code: PublishErrorCode,
+    info: { target: string; fault: 'client' | 'server'; retryable: boolean; status?: number },
+    message: string,
+    options: NodeimgErrorOptions = {},
+  ) {
+    super(code, `${info.target}: ${message}`, options);
+    this.target = info.target;
+    this.fault = info.fault;
+    this.retryable = info.retryable;
+    this.status = info.status;
+  }
+}
+Object.defineProperty(PublishError.prototype, 'name', { value: 'PublishError', enumerable: false });

@@ -25,6 +25,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   TOOL_FAILED: EXIT.tool,
   TOOL_MISSING: EXIT.tool,
   SCHEMA_INVALID: EXIT.schema,
+  PUBLISH_INTEGRITY: EXIT.checkFailed,
+  PUBLISH_FAILED: EXIT.io,
   PUBLISH_CONFLICT: EXIT.publishConflict,
   // fetch-measurements: one exit code per failed verification check (README, "Exit codes")
   VERIFY_DIGEST_MISMATCH: 10,

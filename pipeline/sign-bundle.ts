@@ -1,18 +1,20 @@
 // Signs an artifact and logs it: the Signer signs the bytes, the transparency log takes the
 // hashedrekord 0.0.1 entry, and the result is a Sigstore bundle v0.3 (message signature, public key
-// hint, one Rekor v1 tlog entry with SET and inclusion proof + checkpoint) plus the cosign-style
-// detached signature (base64 DER).
+// hint or, keyless, the signing certificate, one Rekor v1 tlog entry with SET and inclusion proof +
+// checkpoint) plus the cosign-style detached signature (base64 DER).
 import { createHash } from 'node:crypto';
-import type { Signer } from './ports.js';
+import type { Signer, TransparencyLog } from './ports.js';
+import { derToPem } from './adapters/fulcio/certificate.js';
 import { hashedRekordBody } from './adapters/local-log/hashedrekord.js';
 import type { LogEntry } from './adapters/local-log/local-log.js';
 
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
-/** What signing needs from a transparency log (the local log; a Rekor client later). */
-export interface EntryLog {
-  add(canonicalBody: Uint8Array): Promise<LogEntry>;
-}
+/**
+ * What signing needs from a transparency log (the TransparencyLog port of ports.ts): the local log
+ * in a directory (LocalLog) or a Rekor server over HTTP (RekorClient), which both verify the entry.
+ */
+export type EntryLog = Pick<TransparencyLog, 'add'>;
 
 export interface SignedArtifact {
   /** The bundle document (protobuf JSON field names, int64 as strings). */
@@ -31,10 +33,12 @@ export async function signArtifact(
 ): Promise<SignedArtifact> {
   const digest = createHash('sha256').update(bytes).digest();
   const signed = await signer.sign(bytes);
+  // Keyless: Rekor's hashedrekord carries the PEM certificate where a managed key's PEM goes.
+  const cert = signed.certificate;
   const body = hashedRekordBody({
     sha256: digest,
     signature: signed.signature,
-    publicKeyPem: signed.publicKey.pem,
+    publicKeyPem: cert ? derToPem(cert.leaf) : signed.publicKey.pem,
   });
   const entry = await log.add(body);
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
@@ -42,7 +46,7 @@ export async function signArtifact(
   const bundle = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: {
-      publicKey: { hint: signed.hint },
+      ...(cert ? { certificate: { rawBytes: b64(cert.leaf) } } : { publicKey: { hint: signed.hint } }),
       tlogEntries: [
         {
           logIndex: String(entry.logIndex),

@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   // a document does not match its schema (exit 6)
   | 'SCHEMA_INVALID'
+  // an object store (dir, S3, HTTP; pipeline/errors.ts PublishError): bytes that do not match
+  // their sha256 (exit 1), an I/O, network or server failure (exit 4)
+  | 'PUBLISH_INTEGRITY'
+  | 'PUBLISH_FAILED'
   // publishing refused: an immutable object or released version exists with other content (exit 7)
   | 'PUBLISH_CONFLICT'
   // fetch-measurements: each verification failure has its own code and exit code (10-22)

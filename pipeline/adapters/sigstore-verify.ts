@@ -7,7 +7,10 @@
 // - the verification material must match the policy (`--key` needs a public-key bundle, an identity
 //   policy needs a certificate; otherwise a Fulcio-signed bundle would pass a `--key` check);
 // - a message signature's `messageDigest` must be the artifact's digest;
-// - a DSSE envelope must be an in-toto statement with a subject whose sha256 is the artifact's.
+// - a DSSE envelope must be an in-toto statement with a subject whose sha256 is the artifact's;
+// - the certificate identity must equal the policy's exactly: @sigstore/verify 3.1.1 treats the
+//   expected SAN as an unanchored regular expression (policy.js verifySubjectAlternativeName), so
+//   `https://github.com/o/r/...@refs/heads/main` would also accept `...@refs/heads/main-evil`.
 // The public-good trusted root is the one @sigstore/tuf embeds in its seeds.json, read from the
 // package files: never fetched.
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
@@ -102,7 +105,7 @@ function verifyOrThrow(req: VerifyBundleRequest): VerifiedBundle {
   } else {
     trust = toTrustMaterial(trustedRoot);
     policy = {
-      subjectAlternativeName: req.policy.identity,
+      subjectAlternativeName: `^${req.policy.identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
       extensions: { issuer: req.policy.issuer },
     };
   }
@@ -110,6 +113,10 @@ function verifyOrThrow(req: VerifyBundleRequest): VerifiedBundle {
   const entity = toSignedEntity(bundle, artifactBytes);
   const signer = new Verifier(trust).verify(entity, policy);
   const id = signer.identity;
+  if (req.policy.kind === 'identity' && id?.subjectAlternativeName !== req.policy.identity)
+    throw new Rejected(
+      `certificate identity ${JSON.stringify(id?.subjectAlternativeName)} is not ${JSON.stringify(req.policy.identity)}`,
+    );
   return {
     mediaType: bundle.mediaType,
     content: bundle.content.$case,

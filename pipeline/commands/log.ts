@@ -2,12 +2,14 @@
 // (for verify-bundle --trusted-root) and its current signed checkpoint.
 import { resolve } from 'node:path';
 import type { Command, CommandIo } from '../command.js';
-import { NodeimgError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { LocalLog } from '../adapters/local-log/local-log.js';
-import { systemClock } from '../adapters/system-clock.js';
+import type { LocalLog } from '../adapters/local-log/local-log.js';
+import { openLogDir } from './tlog-open.js';
+import { KEYLESS_TRUST_HELP, KEYLESS_TRUST_OPTIONS, withKeylessTrust } from './log-keyless.js';
 
-const USAGE = 'nodeimg log <trusted-root|checkpoint> [--log dir:PATH]';
+const USAGE =
+  'nodeimg log <trusted-root|checkpoint> [--log dir:PATH] [--fulcio-ca FILE|public-good [--ctlog-key FILE]]';
 export const DEFAULT_LOG = 'dir:.nodeimg/tlog';
 
 /** `dir:PATH` -> absolute directory; other schemes (a Rekor URL) are not implemented yet. */
@@ -17,14 +19,8 @@ export function parseLogRef(ref: string, cwd: string, usage: string): string {
 }
 
 /** Opens (creating if needed) the local log; file errors become IO errors. */
-export async function openLocalLog(dir: string): Promise<LocalLog> {
-  try {
-    return await LocalLog.open(dir, systemClock);
-  } catch (err) {
-    throw new NodeimgError('IO_FAILED', `cannot open the local log ${dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+export function openLocalLog(dir: string, io?: Pick<CommandIo, 'stderr'>): Promise<LocalLog> {
+  return openLogDir(dir, io);
 }
 
 export const logCommand: Command = {
@@ -38,17 +34,22 @@ export const logCommand: Command = {
 
 options:
   --log dir:PATH   the local log directory (default ${DEFAULT_LOG}; created if missing)
+${KEYLESS_TRUST_HELP}
 `,
-  options: { log: { type: 'string' } },
+  options: { log: { type: 'string' }, ...KEYLESS_TRUST_OPTIONS },
   positionals: { min: 1, max: 1 },
   async run(args, io: CommandIo): Promise<number> {
     const sub = args.positionals[0];
     if (sub !== 'trusted-root' && sub !== 'checkpoint')
       throw new UsageError(`unknown subcommand '${String(sub)}'`, { hint: `usage: ${USAGE}` });
     const ref = typeof args.values['log'] === 'string' ? args.values['log'] : DEFAULT_LOG;
-    const log = await openLocalLog(parseLogRef(ref, io.cwd, USAGE));
-    if (sub === 'trusted-root') io.stdout.write(`${JSON.stringify(log.trustedRoot(), null, 2)}\n`);
+    const log = await openLocalLog(parseLogRef(ref, io.cwd, USAGE), io);
+    if (sub === 'trusted-root')
+      io.stdout.write(
+        `${JSON.stringify(await withKeylessTrust(log.trustedRoot(), args, io, USAGE), null, 2)}\n`,
+      );
     else io.stdout.write((await log.checkpoint()).checkpoint);
+    await log.close();
     return EXIT.ok;
   },
 };

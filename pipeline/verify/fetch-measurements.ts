@@ -13,6 +13,7 @@
 // Only then is the rollback state advanced and the caller allowed to write anything.
 import { NodeimgError } from '../errors.js';
 import type { BundlePolicy } from '../adapters/sigstore-verify.js';
+import type { ObjectReader } from '../ports.js';
 import { assertValid } from '../schema/validate.js';
 import measurementsSchema from '../schema/measurements.schema.json' with { type: 'json' };
 import indexSchema from '../schema/version-index.schema.json' with { type: 'json' };
@@ -24,12 +25,8 @@ import type { VersionIndex, VersionPointer } from '../release/version-index.js';
 import { stateKey, type RollbackState } from './rollback-state.js';
 import { verifySignedDocument, type TlogEntryRef, type VerifiedDocument } from './signed-document.js';
 
-/** What the verifier needs from a store: bytes by key, undefined when the object does not exist. */
-export interface StoreReader {
-  /** The store reference as the user gave it (dir:..., s3://..., https://...), for state and messages. */
-  readonly ref: string;
-  get(key: string, maxBytes: number): Promise<Uint8Array | undefined>;
-}
+/** What the verifier needs from a store (any ObjectReader: dir, S3, HTTP). */
+export type StoreReader = Pick<ObjectReader, 'ref' | 'get'>;
 
 /** What online verification needs from the transparency log. */
 export interface OnlineLog {
@@ -63,8 +60,26 @@ const MAX_SMALL = 4 * 1024 * 1024;
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 
+/**
+ * An object's bytes. A store that records digests (dir sidecars, S3 metadata) refuses bytes that no
+ * longer match them: that is a changed object, reported like any other digest mismatch.
+ */
+async function fetchObject(store: StoreReader, key: string, max: number): Promise<Uint8Array | undefined> {
+  try {
+    return await store.get(key, { maxBytes: max });
+  } catch (err) {
+    if (err instanceof NodeimgError && err.code === 'PUBLISH_INTEGRITY')
+      throw new NodeimgError(
+        'VERIFY_DIGEST_MISMATCH',
+        `${store.ref}: ${key} was changed after it was stored: ${err.message}`,
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
 async function need(store: StoreReader, key: string, max: number, what: string): Promise<Uint8Array> {
-  const b = await store.get(key, max);
+  const b = await fetchObject(store, key, max);
   if (b === undefined)
     throw new NodeimgError('VERIFY_NOT_FOUND', `${what} is missing from ${store.ref} (${key})`);
   return b;
@@ -103,7 +118,7 @@ export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult>
 
   // 1. pointer -> signed index
   const pointerKey = versionPointerKey(coords);
-  const pointerBytes = await store.get(pointerKey, MAX_SMALL);
+  const pointerBytes = await fetchObject(store, pointerKey, MAX_SMALL);
   if (pointerBytes === undefined)
     throw new NodeimgError(
       'VERIFY_NOT_FOUND',

@@ -1,0 +1,223 @@
+// `nodeimg fetch-measurements --version vX.Y.Z --store REF (--key key.pub | --certificate-identity
+// ID --certificate-oidc-issuer URL) [--trusted-root FILE] (--offline | --rekor URL) [-o FILE]`:
+// fetches a release's measurements.json and accepts it only when every check of
+// pipeline/verify/fetch-measurements.ts passes; each failed check has its own error and exit code
+// (README, "Exit codes") and nothing is written on failure.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { writeJson, type Command, type CommandIo } from '../command.js';
+import { NodeimgError, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import type { BundlePolicy } from '../adapters/sigstore-verify.js';
+import { RekorClient } from '../adapters/rekor-client.js';
+import { pinnedKey } from '../adapters/rekor/verify-entry.js';
+import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
+import { coordinates } from '../release/names.js';
+import { fetchMeasurements } from '../verify/fetch-measurements.js';
+import { onlineLog } from '../verify/online-log.js';
+import { RollbackState, defaultStatePath } from '../verify/rollback-state.js';
+import { toConstellation } from '../../measurements/constellation.js';
+
+const USAGE =
+  'nodeimg fetch-measurements --version vX.Y.Z --store REF (--key key.pub | --certificate-identity ID --certificate-oidc-issuer URL) [--trusted-root FILE] (--offline | --rekor URL) [-o FILE] [--json]';
+const MAX_TEXT = 4 * 1024 * 1024;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    const b = await readFile(path);
+    if (b.length > MAX_TEXT) throw new UsageError(`${path} is too large to be ${what}`);
+    return b.toString('utf8');
+  } catch (err) {
+    if (err instanceof NodeimgError) throw err;
+    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED';
+    throw new NodeimgError(code, `cannot read ${what} ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = resolve(dirname(path), `.${path.split('/').pop() ?? 'out'}.tmp-${process.pid}`);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    throw new NodeimgError('IO_FAILED', `cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The log keys pinned in the trusted root (Rekor v1 logs: ECDSA P-256). */
+function pinnedLogKeys(rootJson: string, source: string) {
+  const root = JSON.parse(rootJson) as { tlogs?: { publicKey?: { rawBytes?: string } }[] };
+  const keys = (root.tlogs ?? []).flatMap((t) =>
+    t.publicKey?.rawBytes === undefined
+      ? []
+      : [pinnedKey(Buffer.from(t.publicKey.rawBytes, 'base64'), source)],
+  );
+  if (keys.length === 0) throw new UsageError(`${source} pins no transparency log key`);
+  return keys;
+}
+
+export const fetchMeasurementsCommand: Command = {
+  name: 'fetch-measurements',
+  summary:
+    "Fetch a release's signed measurements from a store and verify signature, identity, transparency log, version index and schema, fail-closed.",
+  usage: USAGE,
+  help: `Reads <store>/v2/ref/<ref>/stream/<stream>/versions/current.json, the signed version index it
+names, and the version's measurements.json, and accepts them only when:
+  - the index and measurements.json verify under the signer policy (--key, or a keyless identity)
+    and their transparency log entries verify against the log key pinned in the trusted root;
+  - measurements.json has exactly the sha256 the signed index lists, matches its schema, names the
+    requested version, ref and stream, and enforces PCRs 4, 9 and 11 in every bank;
+  - the index is not older than one this machine saw before (rollback state, --state);
+  - online (--rekor): the log still has both entries and its current tree is consistent with the
+    checkpoints in the bundles.
+Nothing is written unless every check passes.
+
+options:
+  --version vX.Y.Z          the release to fetch (canonical semver)
+  --ref REF                 default "-" (release builds)
+  --stream NAME             default "stable"
+  --store REF               ${STORE_REF_FORMS}
+  --key FILE                the release signing key's public half (key.pub)
+  --certificate-identity ID --certificate-oidc-issuer URL
+                            keyless: the exact signer identity and its OIDC issuer
+  --trusted-root FILE       trusted_root.json pinning the transparency log (and for keyless the
+                            Fulcio CA and CT log); default: the Sigstore public-good root
+  --offline                 rely on the proofs inside the bundles; do not ask the log
+  --rekor URL               the log to ask online (or NODEIMG_REKOR_URL); its key must be pinned
+                            in the trusted root
+  --state FILE              rollback state (default $XDG_STATE_HOME/nodeimg/version-state.json)
+  --allow-rollback          accept an older version index than the one seen before (explicit override)
+  -o, --out FILE            write measurements.json exactly as published and signed
+  --constellation FILE      also write Constellation's ImageMeasurementsV2 for --csp and
+                            --attestation-variant
+  --json                    a JSON summary on stdout
+
+exit codes: 0 verified; 10 digest mismatch (changed after release), 11 bad signature, 12 another
+key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 log key not pinned,
+17 log inconsistent, 18 version/ref/stream mismatch, 19 rollback, 20 incomplete enforced set,
+21 log unreachable, 22 not found; 2 usage, 4 I/O, 6 schema.
+`,
+  options: {
+    version: { type: 'string' },
+    ref: { type: 'string' },
+    stream: { type: 'string' },
+    store: { type: 'string' },
+    key: { type: 'string' },
+    'certificate-identity': { type: 'string' },
+    'certificate-oidc-issuer': { type: 'string' },
+    'trusted-root': { type: 'string' },
+    offline: { type: 'boolean' },
+    rekor: { type: 'string' },
+    state: { type: 'string' },
+    'allow-rollback': { type: 'boolean' },
+    out: { type: 'string', short: 'o' },
+    constellation: { type: 'string' },
+    csp: { type: 'string' },
+    'attestation-variant': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(args, io: CommandIo): Promise<number> {
+    const v = args.values;
+    const hint = `usage: ${USAGE}`;
+    const version = str(v['version']);
+    const storeRef = str(v['store']);
+    if (version === undefined) throw new UsageError('--version is required', { hint });
+    if (storeRef === undefined) throw new UsageError('--store is required', { hint });
+    const coords = coordinates(version, str(v['ref']) ?? '-', str(v['stream']) ?? 'stable');
+    const keyPath = str(v['key']);
+    const identity = str(v['certificate-identity']);
+    const issuer = str(v['certificate-oidc-issuer']);
+    if (keyPath !== undefined && (identity !== undefined || issuer !== undefined))
+      throw new UsageError('--key and --certificate-identity/--certificate-oidc-issuer exclude each other', {
+        hint,
+      });
+    if (keyPath === undefined && (identity === undefined || issuer === undefined))
+      throw new UsageError('give --key, or both --certificate-identity and --certificate-oidc-issuer', {
+        hint,
+      });
+    const rekor = str(v['rekor']) ?? io.env['NODEIMG_REKOR_URL'];
+    const offline = v['offline'] === true;
+    if (offline && str(v['rekor']) !== undefined)
+      throw new UsageError('--offline and --rekor exclude each other', { hint });
+    if (!offline && rekor === undefined)
+      throw new UsageError('say how to check the transparency log: --rekor URL (online) or --offline', {
+        hint,
+      });
+    const cst = str(v['constellation']);
+    if (cst !== undefined && (str(v['csp']) === undefined || str(v['attestation-variant']) === undefined))
+      throw new UsageError('--constellation needs --csp and --attestation-variant', { hint });
+
+    const rootPath = str(v['trusted-root']);
+    const trustedRootJson = rootPath === undefined ? undefined : await readText(rootPath, 'a trusted root');
+    const policy: BundlePolicy =
+      keyPath !== undefined
+        ? { kind: 'key', publicKeyPem: await readText(keyPath, 'a PEM public key') }
+        : { kind: 'identity', identity: identity as string, issuer: issuer as string };
+    const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
+    const state = await RollbackState.load(resolve(io.cwd, str(v['state']) ?? defaultStatePath(io.env)));
+    let client: RekorClient | undefined;
+    if (!offline && rekor !== undefined) {
+      if (trustedRootJson === undefined)
+        throw new UsageError(
+          '--rekor needs --trusted-root: the log key must be pinned, not taken from the log',
+          {
+            hint,
+          },
+        );
+      client = new RekorClient({ baseUrl: rekor, keys: pinnedLogKeys(trustedRootJson, rootPath as string) });
+    }
+    try {
+      const r = await fetchMeasurements({
+        store,
+        coords,
+        policy,
+        state,
+        allowRollback: v['allow-rollback'] === true,
+        ...(trustedRootJson === undefined ? {} : { trustedRootJson }),
+        ...(client === undefined || rekor === undefined ? {} : { online: onlineLog(client, rekor) }),
+      });
+      const out = str(v['out']);
+      if (out !== undefined) await writeAtomic(resolve(io.cwd, out), Buffer.from(r.bytes).toString('utf8'));
+      if (cst !== undefined)
+        await writeAtomic(
+          resolve(io.cwd, cst),
+          toConstellation(r.document, {
+            csp: str(v['csp']) as string,
+            attestationVariant: str(v['attestation-variant']) as string,
+            version: coords.version,
+            ref: coords.ref,
+            stream: coords.stream,
+          }),
+        );
+      const summary = {
+        version: coords.version,
+        ref: coords.ref,
+        stream: coords.stream,
+        store: store.ref,
+        index: r.index,
+        measurements: { sha256: r.verified.measurements.sha256, signer: r.verified.measurements.signer },
+        enforced: r.document.release?.enforced ?? [],
+        logIndexes: [...r.verified.index.tlogEntries, ...r.verified.measurements.tlogEntries].map(
+          (e) => e.logIndex,
+        ),
+        online: client !== undefined,
+        out: out ?? null,
+      };
+      if (v['json'] === true) writeJson(io, summary);
+      else
+        io.stderr.write(
+          `OK: ${coords.version} (${coords.ref}/${coords.stream}) from ${store.ref}\n` +
+            `  version index ${r.index.sequence} (${r.index.sha256}), measurements.json ${summary.measurements.sha256}\n` +
+            `  signer: ${summary.measurements.signer}\n` +
+            `  enforced PCRs: ${summary.enforced.join(', ')}; log entries ${summary.logIndexes.join(', ')} (${client ? 'checked online' : 'offline'})\n` +
+            (out ? `  wrote ${out}\n` : ''),
+        );
+      return EXIT.ok;
+    } finally {
+      await client?.close();
+    }
+  },
+};
