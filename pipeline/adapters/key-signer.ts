@@ -6,10 +6,10 @@
 // the same signature, so a release that is re-run after an interruption re-creates the very same
 // hashedrekord entry (the log answers 409 with the entry it already has) and the same bundle bytes,
 // instead of a second, different entry for the same document.
-import { p256 } from '@noble/curves/nist.js';
 import { createHash, createPrivateKey, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { NodeimgError, UsageError } from '../errors.js';
+import { p256Sign } from './p256-sign.js';
 import type { SignResult, Signer, SignerPublicKey } from '../ports.js';
 
 export const PASSPHRASE_ENV = 'NODEIMG_KEY_PASSPHRASE';
@@ -20,12 +20,7 @@ export class KeySigner implements Signer {
   readonly publicKey: SignerPublicKey;
   readonly hint: string;
 
-  private readonly secret: Uint8Array;
-
   private constructor(private readonly key: KeyObject) {
-    const d = key.export({ format: 'jwk' }).d;
-    if (d === undefined) throw new NodeimgError('INTERNAL', 'the EC private key has no scalar');
-    this.secret = new Uint8Array(Buffer.from(d, 'base64url'));
     const pub = createPublicKey(key);
     const der = pub.export({ type: 'spki', format: 'der' });
     this.publicKey = { pem: pub.export({ type: 'spki', format: 'pem' }).toString(), der };
@@ -106,7 +101,7 @@ export class KeySigner implements Signer {
 
   sign(bytes: Uint8Array): Promise<SignResult> {
     // prehash (SHA-256 of the bytes), RFC 6979 nonce, DER: what Rekor and cosign expect
-    const signature = p256.sign(bytes, this.secret, { prehash: true, format: 'der' });
+    const signature = p256Sign(this.key, bytes);
     // Cheap self-check: a signature the public key does not accept is never handed out.
     if (!verify('sha256', bytes, createPublicKey(this.key), signature))
       throw new NodeimgError('INTERNAL', 'the signing key produced a signature its public key rejects');

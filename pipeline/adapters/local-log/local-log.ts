@@ -6,7 +6,7 @@
 // (RFC 6962), checkpoints are signed notes as Rekor v1 writes them (signed-note.ts), and the SET is
 // the log key's signature over canonical JSON of {body, integratedTime, logID, logIndex}
 // (Rekor pkg/api/entries.go). Time comes from the injected Clock only.
-import { sign } from 'node:crypto';
+import { p256Sign } from '../p256-sign.js';
 import type { Clock, LogCheckpoint, LogEntry, TransparencyLog } from '../../ports.js';
 import { canonicalize } from './canonical-json.js';
 import {
@@ -201,6 +201,6 @@ export class LocalLog implements TransparencyLog {
   }
 
   private sign(text: string): Buffer {
-    return sign('sha256', Buffer.from(text, 'utf8'), this.store.id.key);
+    return p256Sign(this.store.id.key, Buffer.from(text, 'utf8'));
   }
 }

@@ -5,7 +5,8 @@
 //   one line per signature "\u2014 <signer name> <base64(4-byte key hint || signature)>\n"
 // where the key hint is the first 4 bytes of SHA-256(DER SPKI) (Rekor's logID) and the signature is
 // ECDSA P-256 / SHA-256 (DER) over the note text before the blank line.
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, verify, type KeyObject } from 'node:crypto';
+import { p256Sign } from '../p256-sign.js';
 
 export interface ParsedNote {
   readonly origin: string;
@@ -28,7 +29,7 @@ export function signNote(
   logID: Uint8Array,
 ): string {
   const text = `${origin}\n${treeSize}\n${Buffer.from(rootHash).toString('base64')}\n`;
-  const sig = Buffer.concat([logID.subarray(0, 4), sign('sha256', Buffer.from(text, 'utf8'), key)]);
+  const sig = Buffer.concat([logID.subarray(0, 4), p256Sign(key, Buffer.from(text, 'utf8'))]);
   return `${text}\n\u2014 ${name} ${sig.toString('base64')}\n`;
 }
 
