@@ -254,7 +254,13 @@ export async function publishRelease(input: PublishInput): Promise<PublishedRele
     }
     const text = serializeIndex(next.index);
     const key = versionIndexKey(coords, next.index.sequence);
-    await putSigned(key, text, 'index');
+    try {
+      await putSigned(key, text, 'index');
+    } catch (err) {
+      // another release stored its index under this number first: start over from its state
+      if (err instanceof NodeimgError && err.code === 'PUBLISH_CONFLICT' && attempt < CAS_ATTEMPTS) continue;
+      throw err;
+    }
     const pointer = pointerTo(next.index, text);
     if (!(await swap(cur?.version ?? null, pointer, attempt))) continue;
     return {
