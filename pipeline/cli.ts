@@ -15,10 +15,28 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'build',
+    summary:
+      'Build a node image from a recipe and its lock: stages cached by content, outputs and manifest.json.',
+    load: async () => (await import('./commands/build.js')).buildCommand,
+  },
+  {
+    name: 'release',
+    summary:
+      'Cut a release: build (cached), measure, optionally boot-check, sign, log and publish it with a signed version index.',
+    load: async () => (await import('./commands/release.js')).releaseCommand,
+  },
+  {
     name: 'inspect',
     summary:
       'Show partitions, ESP files and, for every EFI binary, Authenticode hashes, sections and versions.',
     load: async () => (await import('./commands/inspect.js')).inspectCommand,
+  },
+  {
+    name: 'lock',
+    summary:
+      "Pin every package of a build recipe to an exact .deb (version, sha256, URL) in the recipe's lock file.",
+    load: async () => (await import('./commands/lock.js')).lockCommand,
   },
   {
     name: 'measure',

@@ -1,0 +1,287 @@
+// `nodeimg release <recipe> --version vX.Y.Z`: build (cached) -> measure -> [boot-check] -> sign ->
+// log -> publish, as one listr2 task list, then a summary (table, or --json) of what was published
+// where: store keys, digests and transparency-log indexes. With no store or log flags it publishes
+// into the local directory store and the local transparency log: the README's main job.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { writeJson, type Command, type CommandIo } from '../command.js';
+import { NodeimgError, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
+import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
+import { buildRecipe, type BuildResult } from '../build/build.js';
+import { outcomeText, progressMode } from '../build/tasks.js';
+import { coordinates } from '../release/names.js';
+import { publishRelease, type PublishedRelease } from '../release/publish.js';
+import { formatBytes, table } from '../render.js';
+import { chooseSigner, SIGNER_HELP, SIGNER_OPTIONS } from './sign-signer.js';
+import { chooseLog, LOG_TARGET_HELP, LOG_TARGET_OPTIONS } from './log-target.js';
+import type { MeasurementsDocument } from '../../measurements/document.js';
+
+const USAGE =
+  'nodeimg release <recipe> --version vX.Y.Z [--ref REF] [--stream NAME] [--store REF] (--key key.pem | --keyless ...) [--log dir:PATH | --rekor URL] [--boot-check] [--cache DIR] [-o DIR] [--json]';
+export const DEFAULT_STORE = 'dir:.nodeimg/store';
+
+/** The signed documents are published as such; every other build output is an artefact. */
+const DOCUMENTS = new Set(['manifest.json', 'measurements.json']);
+
+interface ReleaseContext {
+  build?: BuildResult;
+  published?: PublishedRelease;
+  bootCheck?: string;
+}
+
+/** listr2's default renderer, on stderr even when stdout is not a terminal (as in build's tasks.ts). */
+class StderrRenderer extends DefaultRenderer {
+  static override nonTTY = true;
+}
+
+async function measurementsOf(build: BuildResult): Promise<MeasurementsDocument> {
+  const m = build.manifest.measurements[0];
+  if (m === undefined)
+    throw new NodeimgError('INTERNAL', `the build of ${build.recipeName} produced no measurements document`);
+  if (build.manifest.measurements.length > 1)
+    throw new UsageError(
+      `${build.recipeName} measures ${build.manifest.measurements.length} platforms; a release publishes one measurements.json (pick one platform in the recipe)`,
+    );
+  return JSON.parse(await readFile(join(build.outDir, m.path), 'utf8')) as MeasurementsDocument;
+}
+
+export const releaseCommand: Command = {
+  name: 'release',
+  summary:
+    'Cut a release: build (cached), measure, optionally boot-check, sign, log and publish it with a signed version index.',
+  usage: USAGE,
+  help: `Runs, as one task list:
+  build       nodeimg build <recipe> (stages from the cache when nothing changed)
+  boot-check  with --boot-check: boots disk.raw under QEMU + OVMF + swtpm and requires every
+              predicted PCR to equal what the TPM received
+  publish     into the store, in the order that keeps readers safe: artefacts, then
+              manifest.json, measurements.json (with the release's version, ref, stream and enforced
+              PCRs) and info.json each with its Sigstore bundle and .sig (signed, logged), then the
+              next signed version index, and last the pointer versions/current.json
+              (compare-and-swap). Re-running the same release resumes and converges; the same
+              version with different content is refused (exit 7).
+
+options:
+  --version vX.Y.Z       the version (canonical semver)
+  --ref REF              default "-" (release builds); --stream NAME default "stable"
+  --store REF            ${STORE_REF_FORMS}; default ${DEFAULT_STORE}
+${SIGNER_HELP}
+${LOG_TARGET_HELP}
+  --boot-check           boot the image once before publishing (about 20-30 s under TCG)
+  --cache DIR, -o DIR, --lock FILE   as for nodeimg build
+  --json                 the summary as JSON on stdout; no progress on stderr
+
+A verifier then runs:
+  nodeimg fetch-measurements --store REF --version vX.Y.Z --key key.pub --trusted-root ROOT --offline
+`,
+  options: {
+    ...SIGNER_OPTIONS,
+    ...LOG_TARGET_OPTIONS,
+    version: { type: 'string' },
+    ref: { type: 'string' },
+    stream: { type: 'string' },
+    store: { type: 'string' },
+    'boot-check': { type: 'boolean' },
+    cache: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    lock: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(args, io: CommandIo): Promise<number> {
+    const v = args.values;
+    const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+    const hint = `usage: ${USAGE}`;
+    const version = str('version');
+    if (version === undefined) throw new UsageError('--version is required', { hint });
+    const coords = coordinates(version, str('ref') ?? '-', str('stream') ?? 'stable');
+    const storeRef = str('store') ?? DEFAULT_STORE;
+    const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
+    if (!store.writable) throw new UsageError(`${storeRef} is read-only; publish to dir: or s3://`, { hint });
+    const target = chooseLog(args, io, USAGE);
+    const chosen = await chooseSigner(args, io, USAGE);
+    const json = v['json'] === true;
+    const ac = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (!ac.signal.aborted) ac.abort(new Error(`interrupted by ${sig}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const ctx: ReleaseContext = {};
+    const list: ListrTask<ReleaseContext>[] = [
+      {
+        title: `build ${args.positionals[0] as string}`,
+        task: async (c, task) => {
+          c.build = await buildRecipe({
+            recipe: args.positionals[0] as string,
+            cwd: io.cwd,
+            env: io.env,
+            ...(str('out') ? { out: str('out') as string } : {}),
+            ...(str('cache') ? { cache: str('cache') as string } : {}),
+            ...(str('lock') ? { lock: str('lock') as string } : {}),
+            signal: ac.signal,
+            events: {
+              start: (id) => {
+                task.output = `${id}: running`;
+              },
+              progress: (id, text) => {
+                task.output = `${id}: ${text}`;
+              },
+              done: (o) => {
+                task.output = `${o.id}: ${outcomeText(o)}`;
+              },
+            },
+          });
+          const ran = c.build.outcomes.filter((o) => o.status === 'ran').length;
+          task.title = `built ${c.build.recipeName}: ${ran} of ${c.build.outcomes.length} stages ran, manifest ${c.build.manifestSha256.slice(0, 16)}…`;
+        },
+      },
+      {
+        title: 'boot-check',
+        skip: () => v['boot-check'] !== true && 'boot-check skipped (--boot-check to boot the image first)',
+        task: async (c, task) => {
+          const build = c.build as BuildResult;
+          const { bootCheckCommand } = await import('./boot-check.js');
+          const disk = join(build.outDir, 'disk.raw');
+          const m = build.manifest.measurements[0];
+          const sink = { chunks: [] as string[] };
+          const { Writable } = await import('node:stream');
+          const collect = new Writable({
+            write(chunk: Buffer, _e, cb) {
+              sink.chunks.push(chunk.toString());
+              task.output = chunk.toString().trimEnd().split('\n').pop() ?? '';
+              cb();
+            },
+          });
+          const code = await bootCheckCommand.run(
+            {
+              values: { ...(m ? { against: join(build.outDir, m.path) } : {}) },
+              positionals: [disk],
+            },
+            { stdout: collect, stderr: collect, env: io.env, cwd: io.cwd },
+          );
+          if (code !== 0)
+            throw new NodeimgError(
+              'CHECK_FAILED',
+              `boot-check of ${disk} failed (exit ${code}):\n${sink.chunks.join('').trim()}`,
+            );
+          c.bootCheck = 'every predicted PCR matched the booted TPM';
+          task.title = `boot-check: ${c.bootCheck}`;
+        },
+      },
+      {
+        title: `sign, log and publish ${coords.version} to ${storeRef}`,
+        task: async (c, task) => {
+          const build = c.build as BuildResult;
+          const log = await target.open();
+          try {
+            c.published = await publishRelease({
+              store,
+              coords,
+              name: build.recipeName,
+              artefacts: build.manifest.artifacts
+                .filter(
+                  (a) =>
+                    !DOCUMENTS.has(a.path) && !build.manifest.measurements.some((m) => m.path === a.path),
+                )
+                .map((a) => ({
+                  name: a.path,
+                  path: join(build.outDir, a.path),
+                  sha256: a.sha256,
+                  size: a.size,
+                })),
+              manifestText: await readFile(join(build.outDir, 'manifest.json'), 'utf8'),
+              measurements: await measurementsOf(build),
+              signer: chosen.signer,
+              log,
+              onStep: (s) => {
+                task.output = `${s.result === 'created' ? 'stored' : 'already there'}: ${s.key}`;
+              },
+            });
+          } finally {
+            await log.close();
+          }
+          const p = c.published;
+          task.title = p.newIndex
+            ? `published ${coords.version}: version index ${p.index.sequence}`
+            : `${coords.version} was already published with the same content (index ${p.index.sequence})`;
+        },
+      },
+    ];
+    const stream = io.stderr as NodeJS.WriteStream;
+    const common = { ctx, exitOnError: true, registerSignalListeners: false } as const;
+    const rendererOptions = { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) };
+    const mode = progressMode(io.stderr, io.env, json);
+    const runTasks = (): Promise<ReleaseContext> =>
+      mode === 'tty'
+        ? new Listr(list, {
+            ...common,
+            renderer: StderrRenderer,
+            rendererOptions: { ...rendererOptions, collapseSubtasks: false },
+          }).run()
+        : mode === 'plain'
+          ? new Listr(list, { ...common, renderer: 'simple', rendererOptions }).run()
+          : new Listr(list, { ...common, renderer: 'silent' }).run();
+    try {
+      await runTasks();
+    } catch (err) {
+      if (ac.signal.aborted) {
+        io.stderr.write(
+          'release: interrupted; what is published stays consistent (the version index was not changed unless the run finished); run the same release again to complete it\n',
+        );
+        return 130;
+      }
+      throw err;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const p = ctx.published as PublishedRelease;
+    const b = ctx.build as BuildResult;
+    const summary = {
+      version: coords.version,
+      ref: coords.ref,
+      stream: coords.stream,
+      store: store.ref,
+      newIndex: p.newIndex,
+      index: p.index,
+      manifestSha256: b.manifestSha256,
+      documents: p.documents,
+      artefacts: p.artefacts,
+      logIndexes: p.logIndexes,
+      log: target.name,
+      bootCheck: ctx.bootCheck ?? null,
+      written: p.steps.filter((s) => s.result === 'created').length,
+    };
+    if (json) {
+      writeJson(io, summary);
+      return EXIT.ok;
+    }
+    io.stdout.write(
+      `${table(
+        ['object', 'size', 'sha256', 'log index'],
+        [
+          ...Object.entries(p.documents).map(([name, d]) => [
+            d.key,
+            formatBytes(d.size).replace(/ \(\d+ bytes\)$/, ''),
+            d.sha256,
+            String(p.logIndexes[name] ?? ''),
+          ]),
+          ...p.artefacts.map((a) => [
+            a.key,
+            formatBytes(a.size).replace(/ \(\d+ bytes\)$/, ''),
+            a.sha256,
+            '',
+          ]),
+          [p.index.key, '', p.index.sha256, String(p.logIndexes['index'] ?? '')],
+        ],
+      )}\n` +
+        `${coords.version} (${coords.ref}/${coords.stream}) in ${store.ref}: version index ${p.index.sequence}` +
+        `${p.newIndex ? '' : ' (unchanged: already released)'}, ${summary.written} objects written; log ${target.name}\n`,
+    );
+    return EXIT.ok;
+  },
+};
