@@ -72,3 +72,11 @@ describe('version index', () => {
     expect(isCanonicalText(JSON.stringify({ b: 1, a: 2 }, null, 2) + '\n')).toBe(false);
   });
 });
+
+describe('canonical text', () => {
+  it('orders integer-like keys as strings (RFC 8785), not as JavaScript enumerates them', () => {
+    const t = canonicalText({ pcrs: { '4': 1, '11': 2, '9': 3 } });
+    expect(t).toBe('{\n  "pcrs": {\n    "11": 2,\n    "4": 1,\n    "9": 3\n  }\n}\n');
+    expect(isCanonicalText(t)).toBe(true);
+  });
+});
