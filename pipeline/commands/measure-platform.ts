@@ -4,9 +4,7 @@
 import type { ParsedArgs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { runAmdLaunch } from './launch-digest-amd.js';
-import { withFileSource } from '../../image/file-source.js';
-import { tdxLaunchDigest } from '../../measurements/cvm/tdx/launch-digest.js';
-import { predictUkiRtmrs } from '../../measurements/cvm/tdx/uki-rtmrs.js';
+import { TDX_MEASURE_OPTIONS, tdxLaunchValues } from './measure-tdx.js';
 import type { Prediction } from '../../measurements/boot/predict.js';
 import type { LaunchValues } from '../../measurements/document.js';
 
@@ -21,13 +19,14 @@ export const PLATFORMS = {
 } as const;
 export type PlatformName = keyof typeof PLATFORMS;
 
-export const PLATFORM_OPTIONS = ['firmware', 'vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const;
+const SNP_OPTIONS = ['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const;
+export const PLATFORM_OPTIONS = ['firmware', ...SNP_OPTIONS, ...TDX_MEASURE_OPTIONS] as const;
 
 export async function launchValues(
   name: string,
   args: ParsedArgs,
   prediction: Prediction,
-): Promise<LaunchValues> {
+): Promise<{ readonly launch: LaunchValues; readonly warnings: readonly string[] }> {
   if (!Object.hasOwn(PLATFORMS, name)) {
     throw new UsageError(`unknown --platform ${name} (known: ${Object.keys(PLATFORMS).join(', ')})`);
   }
@@ -37,6 +36,8 @@ export async function launchValues(
   if (firmware === undefined)
     throw new UsageError(`--platform ${name} needs --firmware FILE (the OVMF build the VM launches)`);
   if (profile.kind === 'snp') {
+    const tdx = TDX_MEASURE_OPTIONS.find((k) => v[k] !== undefined);
+    if (tdx) throw new UsageError(`--${tdx} is only used with --platform qemu-tdx`);
     // the image boots from disk: no kernel-hashes table, the launch digest covers the firmware
     const run = await runAmdLaunch('snp', {
       ovmf: firmware,
@@ -49,7 +50,7 @@ export async function launchValues(
         {},
       ),
     });
-    return {
+    const launch: LaunchValues = {
       platform: name,
       parameters: {
         firmware: run.firmware.path.split('/').pop() ?? run.firmware.path,
@@ -61,20 +62,10 @@ export async function launchValues(
       values: run.result.digests.map((d) => ({ name: 'MEASUREMENT', vcpus: d.vcpus, value: hex(d.digest) })),
       notPredicted: [],
     };
+    return { launch, warnings: [] };
   }
-  for (const k of ['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features']) {
+  for (const k of SNP_OPTIONS) {
     if (v[k] !== undefined) throw new UsageError(`--${k} is not used with --platform ${name}`);
   }
-  const td = await withFileSource(firmware, (src) => tdxLaunchDigest({ firmware: src }));
-  const rtmrs = predictUkiRtmrs(prediction);
-  return {
-    platform: name,
-    parameters: { firmware: firmware.split('/').pop() ?? firmware, layout: rtmrs.layout },
-    values: [
-      { name: 'MRTD', order: 'single-pass', value: hex(td.mrtdByOrder['single-pass']) },
-      { name: 'MRTD', order: 'two-pass', value: hex(td.mrtdByOrder['two-pass']) },
-      ...rtmrs.rtmrs.flatMap((r, i) => (r === undefined ? [] : [{ name: `RTMR${i}`, value: hex(r) }])),
-    ],
-    notPredicted: rtmrs.notPredicted.map((n) => ({ name: `RTMR${n.rtmr}`, reason: n.reason })),
-  };
+  return tdxLaunchValues(name, firmware, v, prediction);
 }

@@ -54,15 +54,44 @@ options:
   --platform NAME       also the confidential-VM launch values of a platform profile: qemu-snp,
                         aws-sev-snp, gcp-sev-snp (SEV-SNP MEASUREMENT per vCPU count; the image boots
                         from disk, so no kernel-hashes table) or qemu-tdx (MRTD in both page orders,
-                        RTMR1-3 of this boot chain; RTMR0 needs the platform's TD HOB and ACPI)
+                        RTMR1-3 of this boot chain, RTMR0 with the platform inputs below)
   --firmware FILE       with --platform: the OVMF build the VM launches (OVMF.amdsev.fd, OVMF.inteltdx.fd)
   --vcpus LIST          with an SNP platform: vCPU counts, e.g. 1-8 or 2,4,8
   --vcpu-type NAME      with qemu-snp: the QEMU CPU model (EPYC-Milan, EPYC-Genoa, ...), or --vcpu-sig
   --guest-features N    with an SNP platform: SEV features (default as sev-snp-measure)
+  --platform-ccel FILE  with qemu-tdx: the CC event log of a TD booted from disk on the same platform
+                        (its /sys/firmware/acpi/tables/data/CCEL). RTMR0 = every event the firmware
+                        logged before the boot option started, as recorded (TD HOB, CFV, Secure Boot
+                        configuration, ACPI blobs, BootOrder/Boot####, and option ROMs or drivers in
+                        RTMR1), then this image's db authority events (PCR 7 with Secure Boot on). The
+                        recorded TD's own authority events are left out. The Secure Boot configuration
+                        is the prediction's when --vars is given (a warning names what differs from the
+                        recorded one). The log must be consistent (every separator, action and variable
+                        event carries the data its digest covers). Its CFV must be --firmware's. It
+                        fixes the RTMR layout.
+  --memory SIZE         with qemu-tdx: TD memory (QEMU -m syntax: 2G, 4096M, 4096 = MiB). With
+                        --platform-ccel it is checked against the recorded TD HOB; otherwise the TD HOB
+                        of the firmware model
+  --acpi-tables FILE    with qemu-tdx, the firmware model: QEMU's fw_cfg etc/acpi/tables blob
+  --acpi-loader FILE    with --acpi-rsdp: the dumped etc/table-loader and etc/acpi/rsdp blobs (without
+  --acpi-rsdp FILE      them both are modelled from the tables, as launch-digest does)
+  --boot-variables FILE with the firmware model: the BootOrder and Boot#### variables OVMF creates for
+                        the TD's devices, as JSON {"BootOrder": "<hex>", "Boot0001": "<hex>", ...}
+                        (the variable data: /sys/firmware/efi/efivars/<name>-8be4df61-... of a TD on
+                        the platform, without its first 4 bytes). The image does not determine them
+                        and nodeimg does not model them: without this (or --platform-ccel) RTMR0 is
+                        not predicted. RTMR0 = TD HOB, CFV, Secure Boot configuration (the
+                        prediction's PCR 7 with --vars, else the CFV's variable store), separator,
+                        the 3 ACPI blobs, the boot variables in BootOrder order, then the image's db
+                        authority events. When the platform enforces Secure Boot (PK enrolled),
+                        RTMR0 needs the image verified: --vars FIRMWARE (its CFV store) --secure-boot on
+  --rtmr-layout L       with qemu-tdx: dstack (default: the ReadyToBoot separator in RTMR1) or quex
+                        (in RTMR0); with --platform-ccel the recorded log decides
   --json                the measurements document on stdout instead of the summary
   -h, --help            show this help
 
-PCRs 0-3 and 6 depend on the firmware build and the VM shape and are never guessed. An unknown
+PCRs 0-3 and 6 depend on the firmware build and the VM shape and are never guessed, nor is TDX
+RTMR0. The launch section records every platform input by file name and sha256. An unknown
 systemd version is reported as a warning naming the behaviour that was assumed.`,
   options: {
     banks: { type: 'string' },
@@ -90,6 +119,13 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     'vcpu-type': { type: 'string' },
     'vcpu-sig': { type: 'string' },
     'guest-features': { type: 'string' },
+    'platform-ccel': { type: 'string' },
+    memory: { type: 'string' },
+    'acpi-tables': { type: 'string' },
+    'acpi-loader': { type: 'string' },
+    'acpi-rsdp': { type: 'string' },
+    'boot-variables': { type: 'string' },
+    'rtmr-layout': { type: 'string' },
     json: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
@@ -134,7 +170,8 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const platform = str('platform');
     if (platform !== undefined) {
       const { warnings, ...rest } = document;
-      document = { ...rest, launch: await launchValues(platform, args, prediction), warnings };
+      const lv = await launchValues(platform, args, prediction);
+      document = { ...rest, launch: lv.launch, warnings: [...warnings, ...lv.warnings] };
     } else {
       const stray = PLATFORM_OPTIONS.filter((k) => v[k] !== undefined);
       if (stray.length) throw new UsageError(`--${stray[0]} goes with --platform`);

@@ -23,6 +23,7 @@ import {
   bootVariableEvents,
   firmwareEvents,
   modelAcpiBlobs,
+  modelledUkiPlatform,
   ovmfDirectBootVariables,
   predictUkiRtmrs,
 } from '../../measurements/cvm/tdx/index.js';
@@ -118,7 +119,8 @@ describe('UKI boot -> RTMRs (synthetic prediction)', () => {
       varStore: { variables: [] },
     });
     const boot = bootVariableEvents(ovmfDirectBootVariables());
-    const r = predictUkiRtmrs(prediction(), 'quex', { firmware: fw, bootVariables: boot });
+    const platform = modelledUkiPlatform(fw, ovmfDirectBootVariables());
+    const r = predictUkiRtmrs(prediction(), 'quex', platform);
     const cfv = fw.cfv?.digest;
     expect(r.rtmrs[0]).toEqual(
       chain(
@@ -133,10 +135,11 @@ describe('UKI boot -> RTMRs (synthetic prediction)', () => {
     );
     expect(r.rtmrs[1]).toEqual(chain(sha(calling), sha(gpt), sha(uki), sha(linux), ...ebs.map(sha)));
     // without PCR 7 in the prediction the firmware's own store is used (empty here: 5 variables + separator)
-    const noVars = predictUkiRtmrs(prediction({ events: events.filter((e) => e.pcr !== 7) }), 'dstack', {
-      firmware: fw,
-      bootVariables: boot,
-    });
+    const noVars = predictUkiRtmrs(
+      prediction({ events: events.filter((e) => e.pcr !== 7) }),
+      'dstack',
+      platform,
+    );
     expect(noVars.events.slice(2, 8).map((e) => e.digest)).toEqual(fw.secureBoot.map((e) => e.digest));
   });
 

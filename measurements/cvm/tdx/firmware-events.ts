@@ -41,6 +41,30 @@ async function sha384Of(src: ByteSource, offset: number, length: number): Promis
   return new Uint8Array(h.digest());
 }
 
+/** The CFV event (undefined for firmware without a CFV section). */
+export async function cfvEvent(firmware: ByteSource, metadata: TdvfMetadata): Promise<CcEvent | undefined> {
+  const section = metadata.sections.find((s) => s.type === 'CFV');
+  if (section === undefined) return undefined;
+  // EV_EFI_PLATFORM_FIRMWARE_BLOB2: digest of the CFV's raw bytes (TdxHelperMeasureCfvImage).
+  return {
+    rtmr: 0,
+    type: EV.EFI_PLATFORM_FIRMWARE_BLOB2,
+    name: 'Configuration Firmware Volume (CFV)',
+    digest: await sha384Of(firmware, section.dataOffset, section.rawDataSize),
+    data: undefined,
+  };
+}
+
+/** The variable store in the CFV, which a TD starts with (undefined without a CFV section). */
+export async function cfvVarStore(
+  firmware: ByteSource,
+  metadata: TdvfMetadata,
+): Promise<VarStore | undefined> {
+  const section = metadata.sections.find((s) => s.type === 'CFV');
+  if (section === undefined) return undefined;
+  return readVarStore(slice(firmware, section.dataOffset, section.rawDataSize, `${firmware.name}: CFV`));
+}
+
 export async function firmwareEvents(input: FirmwareEventsInput): Promise<FirmwareEvents> {
   const { firmware, metadata } = input;
   // The log data is a UEFI_HANDOFF_TABLE_POINTERS2 with a runtime address, not the HOB itself.
@@ -53,24 +77,8 @@ export async function firmwareEvents(input: FirmwareEventsInput): Promise<Firmwa
     ),
     data: undefined,
   };
-  const cfvSection = metadata.sections.find((s) => s.type === 'CFV');
-  let cfv: CcEvent | undefined;
-  let varStore = input.varStore;
-  if (cfvSection !== undefined) {
-    // EV_EFI_PLATFORM_FIRMWARE_BLOB2: digest of the CFV's raw bytes (TdxHelperMeasureCfvImage).
-    const digest = await sha384Of(firmware, cfvSection.dataOffset, cfvSection.rawDataSize);
-    cfv = {
-      rtmr: 0,
-      type: EV.EFI_PLATFORM_FIRMWARE_BLOB2,
-      name: 'Configuration Firmware Volume (CFV)',
-      digest,
-      data: undefined,
-    };
-    varStore ??= await readVarStore(
-      slice(firmware, cfvSection.dataOffset, cfvSection.rawDataSize, `${firmware.name}: CFV`),
-    );
-  }
-  varStore ??= { variables: [] };
+  const cfv = await cfvEvent(firmware, metadata);
+  const varStore = input.varStore ?? (await cfvVarStore(firmware, metadata)) ?? { variables: [] };
   const secureBoot = [
     ...secureBootConfigEvents(varStore, input.secureBootWithoutPk),
     ccEvent(0, EV.SEPARATOR, 'Separator', SEPARATOR_DATA),

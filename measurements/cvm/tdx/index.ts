@@ -1,5 +1,6 @@
 // Intel TDX launch measurements: MRTD from the TDVF metadata (both page orders), RTMR prediction for
-// QEMU direct kernel boot and for a UKI boot (from the boot-chain prediction), and CCEL replay.
+// QEMU direct kernel boot and for a UKI boot (from the boot-chain prediction, with RTMR0's platform
+// events from the firmware model or a recorded CCEL), and CCEL replay.
 export { computeMrtd, mrExtendRecord, pageAddRecord, MRTD_ORDERS } from './mrtd.js';
 export type { MrtdOrder } from './mrtd.js';
 export { RTMR_LAYOUTS, ccEvent, composeRtmrs, withLayout } from './cc-event.js';
@@ -19,12 +20,17 @@ export {
   secureBootValue,
 } from './firmware-config.js';
 export type { BootVariable, SecureBootWithoutPk } from './firmware-config.js';
-export { firmwareEvents } from './firmware-events.js';
+export { cfvEvent, cfvVarStore, firmwareEvents } from './firmware-events.js';
 export type { FirmwareEvents, FirmwareEventsInput } from './firmware-events.js';
 export { directBootEvents } from './direct-boot.js';
 export type { DirectBootEvents, DirectBootInput, KernelMeasurement } from './direct-boot.js';
 export { predictUkiRtmrs } from './uki-rtmrs.js';
-export type { UkiPlatformEvents, UkiRtmrPrediction } from './uki-rtmrs.js';
+export type { Rtmr0Origins, UkiRtmrPrediction } from './uki-rtmrs.js';
+export { modelledUkiPlatform, variableName } from './uki-platform.js';
+export type { UkiPlatformEvents } from './uki-platform.js';
+export { platformFromCcel } from './platform-ccel.js';
+export type { RecordedPlatform } from './platform-ccel.js';
+export { measuredBootVariables, MAX_BOOT_ENTRIES } from './boot-order.js';
 export { replayCcel } from './ccel-replay.js';
 export type { CcelReplay, CcelReplayedEvent } from './ccel-replay.js';
 export { tdxLaunchDigest } from './launch-digest.js';

@@ -10,22 +10,31 @@
 //     to the CC protocol when TCG2 is absent, from Linux 6.9 (efi-stub-helper.c, §5).
 //   * systemd-stub/-boot EV_IPL reach the CC protocol only from v256 (§4.1): older ones are dropped.
 // RTMR0 also holds platform events the image does not determine (TD HOB, CFV, ACPI blobs, boot
-// variables): it is predicted only when they are given. Assumed: no option ROM or driver events
-// (PCR 2/3/6 -> RTMR1), as on a QEMU TD without PCI option ROMs.
+// variables; uki-platform.ts): it is predicted only when they are given. Of RTMR0 the image
+// determines only the db authority events of its binaries (PCR 7, logged at LoadImage after
+// ReadyToBoot), and the Secure Boot configuration when the prediction has one (--vars). Without a
+// recorded platform, assumed: no option ROM or driver events (PCR 2/3/6 -> RTMR1), as on a QEMU TD
+// without PCI option ROMs.
 import { NodeimgError } from '../../../image/formats/errors.js';
+import { toHex } from '../../../image/formats/reader.js';
 import type { PredictedEvent } from '../../boot/event.js';
 import { INITRD_EVENT_TAG_ID, LOAD_OPTIONS_EVENT_TAG_ID } from '../../boot/kernel.js';
 import type { Prediction } from '../../boot/predict.js';
 import { EV } from '../../eventlog/types.js';
 import { RTMR_COUNT, ccMrIndexForPcr, rtmrIndexForMrIndex } from '../../rtmr.js';
 import { composeRtmrs, withLayout, type CcEvent, type RtmrLayout } from './cc-event.js';
-import type { FirmwareEvents } from './firmware-events.js';
+import { variableName, type UkiPlatformEvents } from './uki-platform.js';
 
-/** The platform's RTMR0 events: everything RTMR0 holds that the image does not determine. */
-export interface UkiPlatformEvents {
-  readonly firmware: FirmwareEvents;
-  /** EV_EFI_VARIABLE_BOOT events for BootOrder and the Boot#### it lists (bootVariableEvents()). */
-  readonly bootVariables: readonly CcEvent[];
+export type { UkiPlatformEvents } from './uki-platform.js';
+
+/** Where RTMR0's events came from (with a platform). */
+export interface Rtmr0Origins {
+  /** RTMR0 events taken from the platform (model or recorded log). */
+  readonly platform: number;
+  /** RTMR0 events of the image's prediction: db authorities, and the configuration when it came from it. */
+  readonly image: number;
+  /** The Secure Boot configuration: from the prediction's PCR 7 (--vars) or from the platform. */
+  readonly secureBootConfig: 'prediction' | 'platform';
 }
 
 export interface UkiRtmrPrediction {
@@ -36,6 +45,8 @@ export interface UkiRtmrPrediction {
   readonly rtmrs: readonly (Uint8Array | undefined)[];
   readonly notPredicted: readonly { readonly rtmr: number; readonly reason: string }[];
   readonly warnings: readonly string[];
+  /** With a platform: how many RTMR0 events came from where. */
+  readonly rtmr0?: Rtmr0Origins;
 }
 
 /** systemd-boot's PCR 12 command line event (predict.ts), only emitted by sd-boot <= v254. */
@@ -102,10 +113,27 @@ function mapEvents(p: Prediction, warnings: string[]): CcEvent[] {
   return out;
 }
 
+/** The variables whose configuration events differ between two Secure Boot configurations. */
+function differingVariables(a: readonly CcEvent[], b: readonly CcEvent[]): string[] {
+  const byName = (events: readonly CcEvent[]) =>
+    new Map(
+      events.filter((e) => e.type === EV.EFI_VARIABLE_DRIVER_CONFIG).map((e) => [variableName(e), e.digest]),
+    );
+  const [x, y] = [byName(a), byName(b)];
+  return [...new Set([...x.keys(), ...y.keys()])].filter((n) => {
+    const [p, q] = [x.get(n), y.get(n)];
+    return p === undefined || q === undefined || toHex(p) !== toHex(q);
+  });
+}
+
 /**
- * RTMRs of the predicted boot. With `platform`, RTMR0 is the platform's TD HOB and CFV, the Secure
- * Boot configuration (from the prediction's PCR 7 events when it has them, else the firmware's
- * store), the ACPI blobs and boot variables, then the image's authority events.
+ * RTMRs of the predicted boot. With `platform`, RTMR0 is the platform's events before the Secure
+ * Boot configuration (TD HOB, CFV), the configuration (from the prediction's PCR 7 events when it
+ * has them, else the platform's), the platform's events up to ReadyToBoot (ACPI blobs, boot
+ * variables, ...), then the image's db authority events; a db entry the platform already logged is
+ * not logged again (edk2 DxeImageVerificationLib IsDataMeasured). When the platform enforces Secure
+ * Boot and the prediction verified no image (no PCR 7), the authority events are unknown: RTMR0 is
+ * not predicted.
  */
 export function predictUkiRtmrs(
   p: Prediction,
@@ -121,6 +149,7 @@ export function predictUkiRtmrs(
     .filter((e) => e.rtmr === 0);
   const rest = mapped.filter((e) => !sbConfig.includes(e));
   let events: CcEvent[];
+  let rtmr0: Rtmr0Origins | undefined;
   if (platform === undefined) {
     events = rest;
     notPredicted.push({
@@ -128,17 +157,38 @@ export function predictUkiRtmrs(
       reason: 'needs the platform: firmware (TD HOB, CFV), memory size, QEMU ACPI blobs and boot variables',
     });
   } else {
-    const fw = platform.firmware;
-    if (platform.firmware.acpi.length === 0)
-      notPredicted.push({ rtmr: 0, reason: 'no QEMU ACPI blobs given' });
-    events = [
-      fw.tdHob,
-      ...(fw.cfv ? [fw.cfv] : []),
-      ...(sbConfig.length > 0 ? sbConfig : fw.secureBoot),
-      ...fw.acpi,
-      ...platform.bootVariables,
-      ...rest,
-    ];
+    const fromPrediction = sbConfig.length > 0;
+    if (fromPrediction) {
+      const differ = differingVariables(sbConfig, platform.secureBoot);
+      if (differ.length > 0)
+        warnings.push(
+          `RTMR0: the Secure Boot configuration is the prediction's (PCR 7 from --vars) and differs from ${platform.source} in ${differ.join(', ')}; RTMR0 holds only for a TD that boots with the --vars store (a QEMU TD loads its firmware with -bios and starts from the variable store in the firmware's CFV)`,
+        );
+    } else if (platform.secureBootEnforced) {
+      notPredicted.push({
+        rtmr: 0,
+        reason: `${platform.source} enforces Secure Boot (SecureBoot = 01), so the TD verifies the image and measures the db entry that allows it; the prediction verified no image (no PCR 7): predict with that variable store and Secure Boot on`,
+      });
+    }
+    const logged = new Set(
+      platform.beforeBoot.filter((e) => e.type === EV.EFI_VARIABLE_AUTHORITY).map((e) => toHex(e.digest)),
+    );
+    const image = rest.filter(
+      (e) => !(e.rtmr === 0 && e.type === EV.EFI_VARIABLE_AUTHORITY && logged.has(toHex(e.digest))),
+    );
+    if (image.length < rest.length)
+      warnings.push(
+        `RTMR0: ${rest.length - image.length} db authority event(s) of the image are not logged again: the platform's events already hold the same db entry`,
+      );
+    const config = fromPrediction ? sbConfig : platform.secureBoot;
+    events = [...platform.beforeSecureBoot, ...config, ...platform.beforeBoot, ...image];
+    const count = (list: readonly CcEvent[]) => list.filter((e) => e.rtmr === 0).length;
+    const platformCount = count(platform.beforeSecureBoot) + count(platform.beforeBoot);
+    rtmr0 = {
+      platform: platformCount + (fromPrediction ? 0 : config.length),
+      image: count(image.filter((e) => !e.readyToBootSeparator)) + (fromPrediction ? config.length : 0),
+      secureBootConfig: fromPrediction ? 'prediction' : 'platform',
+    };
   }
   if (p.notPredicted.some((n) => n.pcr === 5))
     notPredicted.push({ rtmr: 1, reason: 'the GPT event is not predicted (no disk image given)' });
@@ -147,5 +197,5 @@ export function predictUkiRtmrs(
   const rtmrs = Array.from({ length: RTMR_COUNT }, (_, i) =>
     notPredicted.some((n) => n.rtmr === i) ? undefined : values[i],
   );
-  return { layout, events, rtmrs, notPredicted, warnings };
+  return { layout, events, rtmrs, notPredicted, warnings, ...(rtmr0 ? { rtmr0 } : {}) };
 }
