@@ -3,12 +3,12 @@
 // fetches a release's measurements.json and accepts it only when every check of
 // pipeline/verify/fetch-measurements.ts passes; each failed check has its own error and exit code
 // (README, "Exit codes") and nothing is written on failure.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { writeJson, type Command, type CommandIo } from '../command.js';
 import { NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import type { BundlePolicy } from '../adapters/sigstore-verify.js';
+import { POLICY_OPTIONS, policyFromArgs, readTrustFile } from './bundle-policy.js';
 import { RekorClient } from '../adapters/rekor-client.js';
 import { pinnedKey } from '../adapters/rekor/verify-entry.js';
 import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
@@ -20,23 +20,10 @@ import { toConstellation } from '../../measurements/constellation.js';
 
 const USAGE =
   'nodeimg fetch-measurements --version vX.Y.Z --store REF (--key key.pub | --certificate-identity ID --certificate-oidc-issuer URL) [--trusted-root FILE] (--offline | --rekor URL) [-o FILE] [--json]';
-const MAX_TEXT = 4 * 1024 * 1024;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    const b = await readFile(path);
-    if (b.length > MAX_TEXT) throw new UsageError(`${path} is too large to be ${what}`);
-    return b.toString('utf8');
-  } catch (err) {
-    if (err instanceof NodeimgError) throw err;
-    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED';
-    throw new NodeimgError(code, `cannot read ${what} ${path}: ${(err as Error).message}`);
-  }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
+export async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = resolve(dirname(path), `.${path.split('/').pop() ?? 'out'}.tmp-${process.pid}`);
   try {
     await writeFile(tmp, text);
@@ -47,7 +34,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 }
 
 /** The log keys pinned in the trusted root (Rekor v1 logs: ECDSA P-256). */
-function pinnedLogKeys(rootJson: string, source: string) {
+export function pinnedLogKeys(rootJson: string, source: string) {
   const root = JSON.parse(rootJson) as { tlogs?: { publicKey?: { rawBytes?: string } }[] };
   const keys = (root.tlogs ?? []).flatMap((t) =>
     t.publicKey?.rawBytes === undefined
@@ -104,9 +91,7 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
     ref: { type: 'string' },
     stream: { type: 'string' },
     store: { type: 'string' },
-    key: { type: 'string' },
-    'certificate-identity': { type: 'string' },
-    'certificate-oidc-issuer': { type: 'string' },
+    ...POLICY_OPTIONS,
     'trusted-root': { type: 'string' },
     offline: { type: 'boolean' },
     rekor: { type: 'string' },
@@ -127,17 +112,6 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
     if (version === undefined) throw new UsageError('--version is required', { hint });
     if (storeRef === undefined) throw new UsageError('--store is required', { hint });
     const coords = coordinates(version, str(v['ref']) ?? '-', str(v['stream']) ?? 'stable');
-    const keyPath = str(v['key']);
-    const identity = str(v['certificate-identity']);
-    const issuer = str(v['certificate-oidc-issuer']);
-    if (keyPath !== undefined && (identity !== undefined || issuer !== undefined))
-      throw new UsageError('--key and --certificate-identity/--certificate-oidc-issuer exclude each other', {
-        hint,
-      });
-    if (keyPath === undefined && (identity === undefined || issuer === undefined))
-      throw new UsageError('give --key, or both --certificate-identity and --certificate-oidc-issuer', {
-        hint,
-      });
     const rekor = str(v['rekor']) ?? io.env['NODEIMG_REKOR_URL'];
     const offline = v['offline'] === true;
     if (offline && str(v['rekor']) !== undefined)
@@ -151,11 +125,9 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
       throw new UsageError('--constellation needs --csp and --attestation-variant', { hint });
 
     const rootPath = str(v['trusted-root']);
-    const trustedRootJson = rootPath === undefined ? undefined : await readText(rootPath, 'a trusted root');
-    const policy: BundlePolicy =
-      keyPath !== undefined
-        ? { kind: 'key', publicKeyPem: await readText(keyPath, 'a PEM public key') }
-        : { kind: 'identity', identity: identity as string, issuer: issuer as string };
+    const trustedRootJson =
+      rootPath === undefined ? undefined : await readTrustFile(rootPath, 'a trusted root');
+    const policy = await policyFromArgs(args, USAGE);
     const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
     const state = await RollbackState.load(resolve(io.cwd, str(v['state']) ?? defaultStatePath(io.env)));
     let client: RekorClient | undefined;

@@ -6,12 +6,12 @@
 import type { Command, CommandIo } from '../command.js';
 import { CheckFailedError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { verifyBundle, type BundleArtifact, type BundlePolicy } from '../adapters/sigstore-verify.js';
+import { verifyBundle, type BundleArtifact } from '../adapters/sigstore-verify.js';
+import { POLICY_OPTIONS, policyFromArgs } from './bundle-policy.js';
 import { readSmallFile } from './eventlog-input.js';
 
 /** Bundles and trusted roots are a few KiB; the cap only stops reading a wrong file whole. */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
-const MAX_KEY_BYTES = 64 * 1024;
 /** The artifact is signed as a whole (ECDSA over its bytes), so it is read into memory. */
 export const MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
 
@@ -62,37 +62,21 @@ v2 as hashedrekord 0.0.2 entries (supported from @sigstore/verify 4.1.0).
 `,
   options: {
     bundle: { type: 'string' },
-    key: { type: 'string' },
-    'certificate-identity': { type: 'string' },
-    'certificate-oidc-issuer': { type: 'string' },
+    ...POLICY_OPTIONS,
     'trusted-root': { type: 'string' },
   },
   positionals: { min: 1, max: 1 },
   async run(args, io: CommandIo): Promise<number> {
     const bundlePath = str(args.values['bundle']);
-    const keyPath = str(args.values['key']);
-    const identity = str(args.values['certificate-identity']);
-    const issuer = str(args.values['certificate-oidc-issuer']);
     const rootPath = str(args.values['trusted-root']);
     const hint = `usage: ${USAGE}`;
     if (bundlePath === undefined) throw new UsageError('--bundle FILE is required', { hint });
-    if (keyPath !== undefined && (identity !== undefined || issuer !== undefined))
-      throw new UsageError('--key and --certificate-identity/--certificate-oidc-issuer exclude each other', {
-        hint,
-      });
-    if (keyPath === undefined && (identity === undefined || issuer === undefined))
-      throw new UsageError('give --key, or both --certificate-identity and --certificate-oidc-issuer', {
-        hint,
-      });
+    const policy = await policyFromArgs(args, USAGE);
     const artifactArg = args.positionals[0] as string;
 
     const bundleJson = await readText(bundlePath, MAX_JSON_BYTES, 'a Sigstore bundle');
     const trustedRootJson =
       rootPath === undefined ? undefined : await readText(rootPath, MAX_JSON_BYTES, 'a trusted root');
-    const policy: BundlePolicy =
-      keyPath !== undefined
-        ? { kind: 'key', publicKeyPem: await readText(keyPath, MAX_KEY_BYTES, 'a PEM public key') }
-        : { kind: 'identity', identity: identity as string, issuer: issuer as string };
     const artifact = await readArtifact(artifactArg);
 
     const result = verifyBundle({
