@@ -9,6 +9,7 @@ import type { Command } from '../command.js';
 import { writeJson } from '../command.js';
 import { CheckFailedError, NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
 
 /** Firmware and VM-shape PCRs: never predicted from an image, recorded from a real boot instead. */
 const PLATFORM_PCRS = [0, 1, 2, 3, 6];
@@ -124,17 +125,11 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
     await mustRead(firmware.code);
     const json = v['json'] === true;
 
-    const ac = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (ac.signal.aborted) {
-        io.stderr.write(`boot-check: ${sig}: still stopping QEMU and swtpm\n`);
-        return;
-      }
-      io.stderr.write(`\nboot-check: ${sig}: stopping QEMU and swtpm, removing temporary files\n`);
-      ac.abort(new Error(`interrupted by ${sig}`));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = onInterrupt(
+      io.stderr,
+      'boot-check',
+      'stopping QEMU and swtpm, removing temporary files',
+    );
     try {
       // the prediction first: an image nodeimg cannot read fails before anything boots
       const policy = await loadSecureBootPolicy(varsTemplate);
@@ -162,7 +157,7 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
       }
       const banks = ALL_HASH_ALGS.filter((b) => doc.banks.includes(b));
       if (banks.length === 0) throw new UsageError('the measurements document names no PCR bank');
-      ac.signal.throwIfAborted();
+      interrupt.signal.throwIfAborted();
 
       const accel = await detectAccel();
       io.stderr.write(`boot-check: ${await accelWords(accel, io.env)}\n`);
@@ -181,7 +176,7 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
         quietMs: quietS * 1000,
         ...(marker === undefined ? {} : { marker }),
         ...(str('logs') === undefined ? {} : { keepLogsIn: str('logs') as string }),
-        signal: ac.signal,
+        signal: interrupt.signal,
         progress: (line) => io.stderr.write(`boot-check: ${line}\n`),
       });
       io.stderr.write(
@@ -264,7 +259,7 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
       }
       return EXIT.ok;
     } catch (err) {
-      if (ac.signal.aborted) {
+      if (interrupt.signal.aborted) {
         io.stderr.write(
           'boot-check: interrupted; QEMU and swtpm are stopped and the temporary files removed\n',
         );
@@ -272,8 +267,7 @@ in every bank, 1 otherwise (the first differing extend of each PCR is named); 13
       }
       throw err;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 };

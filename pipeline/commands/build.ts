@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
 import { formatBytes, table } from '../render.js';
 import { buildRecipe, type BuildResult } from '../build/build.js';
 import { LOCK_FILE } from '../build/lock.js';
@@ -84,14 +85,11 @@ times: two builds of the same recipe and lock with the same tools give identical
       throw new UsageError('--key and --cert go together', { hint: `usage: ${USAGE}` });
     const json = v['json'] === true;
     const shown = progress(progressMode(io.stderr, io.env, json), io.stderr);
-    const ac = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (ac.signal.aborted) return;
-      io.stderr.write(`\nbuild: ${sig}: stopping the running stages, removing temporary files\n`);
-      ac.abort(new Error(`interrupted by ${sig}`));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = onInterrupt(
+      io.stderr,
+      'build',
+      'stopping the running stages, removing temporary files',
+    );
     let result: BuildResult;
     try {
       result = await buildRecipe({
@@ -103,20 +101,19 @@ times: two builds of the same recipe and lock with the same tools give identical
         ...(str('lock') ? { lock: str('lock') as string } : {}),
         ...(key && cert ? { signing: { key: resolve(io.cwd, key), cert: resolve(io.cwd, cert) } } : {}),
         ...(v['verify-cache'] === true ? { verifyCache: true } : {}),
-        signal: ac.signal,
+        signal: interrupt.signal,
         events: shown.events,
         onPlan: shown.onPlan,
       });
     } catch (err) {
       await shown.finish();
-      if (ac.signal.aborted) {
+      if (interrupt.signal.aborted) {
         io.stderr.write('build: interrupted; no output was written and the temporary files are removed\n');
         return 130;
       }
       throw err;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
     await shown.finish();
     const s = summary(result);
