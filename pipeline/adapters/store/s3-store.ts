@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { PublishError, UsageError } from '../../errors.js';
+import { PublishError } from '../../errors.js';
 import type {
   GetOptions,
   ObjectStore,
@@ -35,6 +35,7 @@ import {
 } from './digest.js';
 import { checkKey, checkPrefix, checkSha256, isValidKey, parseSha256 } from './keys.js';
 import { makeS3Client, type S3ClientSettings } from './s3-client.js';
+import { s3Location } from './s3-settings.js';
 import { isNotFound, s3Failure } from './s3-errors.js';
 import { MIN_PART_SIZE, uploadMultipart } from './s3-multipart.js';
 import { putIfAbsent, putIfMatch, type S3Target } from './s3-put.js';
@@ -57,8 +58,6 @@ export interface S3StoreOptions extends S3ClientSettings {
   readonly listPageSize?: number;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 export class S3Store implements ObjectStore {
   readonly writable = true;
   readonly ref: string;
@@ -71,14 +70,9 @@ export class S3Store implements ObjectStore {
   private readonly pageSize: number;
 
   constructor(o: S3StoreOptions) {
-    if (!BUCKET.test(o.bucket))
-      throw new UsageError(`s3://${o.bucket}: ${JSON.stringify(o.bucket)} is not a valid bucket name`, {
-        hint: 'bucket names are 3-63 characters of a-z, 0-9, "." and "-"',
-      });
-    this.bucket = o.bucket;
-    this.prefix = o.prefix ?? '';
-    if (this.prefix !== '') checkKey(this.prefix.replace(/\/$/, ''));
-    if (this.prefix !== '' && !this.prefix.endsWith('/')) this.prefix += '/';
+    const where = s3Location(o.bucket, o.prefix);
+    this.bucket = where.bucket;
+    this.prefix = where.prefix;
     this.ref = `s3://${this.bucket}/${this.prefix}`;
     this.client = o.client ?? makeS3Client(o);
     this.partSize = Math.max(MIN_PART_SIZE, o.partSize ?? 16 * MIB);

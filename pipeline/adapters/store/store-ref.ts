@@ -9,8 +9,9 @@ import { UsageError } from '../../errors.js';
 import type { ObjectStore } from '../../ports.js';
 import { DirStore } from './dir-store.js';
 import { HttpStore } from './http-store.js';
-import { s3SettingsFromEnv } from './s3-client.js';
-import { S3Store, type S3StoreOptions } from './s3-store.js';
+import { LazyS3Store } from './lazy-s3-store.js';
+import { s3SettingsFromEnv } from './s3-settings.js';
+import type { S3StoreOptions } from './s3-store.js';
 
 export const STORE_REF_FORMS =
   'dir:PATH, s3://BUCKET[/PREFIX], https://HOST[/BASE] or http://127.0.0.1:PORT[/BASE]';
@@ -39,7 +40,7 @@ export function parseStoreRef(ref: string, ctx: StoreRefContext): ObjectStore {
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const prefix = slash < 0 ? '' : rest.slice(slash + 1);
     if (!bucket) throw bad(ref, 'no bucket');
-    return new S3Store({ ...s3SettingsFromEnv(ctx.env), ...ctx.s3, bucket, prefix });
+    return new LazyS3Store({ ...s3SettingsFromEnv(ctx.env), ...ctx.s3, bucket, prefix });
   }
   if (ref.startsWith('https://') || ref.startsWith('http://')) {
     let url: URL;

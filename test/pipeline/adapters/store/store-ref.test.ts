@@ -4,7 +4,7 @@ import { DirStore } from '../../../../pipeline/adapters/store/dir-store.js';
 import { HttpStore } from '../../../../pipeline/adapters/store/http-store.js';
 import { checkKey, isValidKey } from '../../../../pipeline/adapters/store/keys.js';
 import { partSizeFor } from '../../../../pipeline/adapters/store/s3-multipart.js';
-import { S3Store } from '../../../../pipeline/adapters/store/s3-store.js';
+import { LazyS3Store } from '../../../../pipeline/adapters/store/lazy-s3-store.js';
 import { parseStoreRef } from '../../../../pipeline/adapters/store/store-ref.js';
 import { exitCodeFor } from '../../../../pipeline/exit-codes.js';
 import { HOSTILE_KEYS } from '../../../helpers/store-contract.js';
@@ -20,7 +20,7 @@ describe('parseStoreRef', () => {
       ...ctx,
       env: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' },
     });
-    expect(s3).toBeInstanceOf(S3Store);
+    expect(s3).toBeInstanceOf(LazyS3Store); // the AWS SDK loads on first use
     expect(s3.ref).toBe('s3://releases/constellation/');
     expect(parseStoreRef('s3://releases', ctx).ref).toBe('s3://releases/');
     const cdn = parseStoreRef('https://cdn.example.org/constellation', ctx);
