@@ -9,7 +9,7 @@ import { writeJson, type Command, type CommandIo } from '../command.js';
 import { NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { POLICY_OPTIONS, policyFromArgs, readTrustFile } from './bundle-policy.js';
-import { RekorClient } from '../adapters/rekor-client.js';
+import type { RekorClient } from '../adapters/rekor-client.js';
 import { pinnedKey } from '../adapters/rekor/verify-entry.js';
 import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
 import { coordinates } from '../release/names.js';
@@ -139,6 +139,8 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
             hint,
           },
         );
+      // loaded only online: the client and its crypto cost ~0.2 s of start-up (bench/fetch-measurements.mjs)
+      const { RekorClient } = await import('../adapters/rekor-client.js');
       client = new RekorClient({ baseUrl: rekor, keys: pinnedLogKeys(trustedRootJson, rootPath as string) });
     }
     try {
