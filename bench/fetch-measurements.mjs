@@ -5,6 +5,7 @@
 // start-up alone), printed for context. The release is made in-process with publishRelease from
 // dist (a small document set; the cost being measured is the verifier's, not the build's).
 // Run after `npm run build`: node bench/fetch-measurements.mjs [--runs N]
+import { Buffer } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

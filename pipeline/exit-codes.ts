@@ -42,6 +42,11 @@ const BY_CODE: Record<ErrorCode, number> = {
   VERIFY_ENFORCED_SET: 20,
   VERIFY_TLOG_UNREACHABLE: 21,
   VERIFY_NOT_FOUND: 22,
+  // package provenance (issue 12): a check that ran and failed; the code names the broken link
+  PROVENANCE_SIGNATURE: EXIT.checkFailed,
+  PROVENANCE_EXPIRED: EXIT.checkFailed,
+  PROVENANCE_INDEX_MISMATCH: EXIT.checkFailed,
+  PROVENANCE_DEB_MISMATCH: EXIT.checkFailed,
   INTERNAL: EXIT.internal,
 };
 

@@ -41,6 +41,12 @@ export type ErrorCode =
   | 'VERIFY_ENFORCED_SET'
   | 'VERIFY_TLOG_UNREACHABLE'
   | 'VERIFY_NOT_FOUND'
+  // package provenance (issue 12): the signed InRelease -> Packages -> .deb chain does not verify
+  // (exit 1), one code per link of the chain
+  | 'PROVENANCE_SIGNATURE'
+  | 'PROVENANCE_EXPIRED'
+  | 'PROVENANCE_INDEX_MISMATCH'
+  | 'PROVENANCE_DEB_MISMATCH'
   // a bug in nodeimg (exit 70)
   | 'INTERNAL';
 
