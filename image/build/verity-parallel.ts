@@ -23,7 +23,11 @@ function startWorker(job: LeafJob): Worker {
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
     const target = JSON.stringify(new URL('./verity-worker.ts', self).href);
-    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${target}); });`;
+    // an eval'd worker resolves bare specifiers from the working directory, which may be outside
+    // the repository (a build run from elsewhere): resolve tsx from here when the runtime can
+    const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
+    const api = JSON.stringify(resolve ? resolve('tsx/esm/api') : 'tsx/esm/api');
+    const boot = `import(${api}).then(({ register }) => { register(); return import(${target}); });`;
     return new Worker(boot, { eval: true, workerData: job });
   }
   return new Worker(new URL('./verity-worker.js', self), { workerData: job });

@@ -13,6 +13,7 @@ import { planBuild, type Plan, type SigningFiles } from './plan.js';
 import { loadRecipe } from './recipe.js';
 import { assertToolsPresent, packageVersions } from './tools.js';
 import { nodeimgVersion } from './version.js';
+import './rootfs-planner.js'; // registers the root file system stages and planner (registry.ts)
 import { createHash } from 'node:crypto';
 
 export interface BuildOptions {

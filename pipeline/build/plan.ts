@@ -186,7 +186,11 @@ export async function planBuild(opts: PlanOptions): Promise<Plan> {
       initrdStage,
       'initrd',
       { sourceDateEpoch: epoch },
-      { busybox, init: { file: join(loaded.dir, r.initrd.init), label: r.initrd.init } },
+      {
+        busybox,
+        init: { file: join(loaded.dir, r.initrd.init), label: r.initrd.init },
+        ...(rootfs?.initrd ? { extra: rootfs.initrd } : {}),
+      },
     ),
   );
   nodes.push(

@@ -39,6 +39,9 @@ export interface Recipe {
     readonly verity?: boolean;
     readonly variant?: string;
     readonly packages?: readonly string[];
+    /** Absolute path in the image -> file relative to the recipe. */
+    readonly files?: Readonly<Record<string, string>>;
+    readonly modules?: readonly string[];
   };
   readonly outputs: { readonly formats: readonly Format[] };
   readonly platforms: readonly {

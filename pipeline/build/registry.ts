@@ -77,6 +77,8 @@ export interface RootfsPlan {
   readonly partitions: readonly RootfsPartition[];
   /** A text output appended to the kernel command line (one line, e.g. "roothash=<hex>"). */
   readonly cmdline?: OutputRef;
+  /** A gzip'ed cpio appended to the initrd (modules and tools /init needs to mount the root). */
+  readonly initrd?: OutputRef;
   /** More final artefacts (file name in the output folder -> stage output). */
   readonly artifacts?: readonly { readonly path: string; readonly from: OutputRef }[];
 }

@@ -11,6 +11,7 @@ import { aptCodenames, resolvePackage, type LockedPackage } from '../../image/bu
 import { assertLockMatches, loadLock, LOCK_FILE, makeLock, writeLock, type Lock } from '../build/lock.js';
 import { loadRecipe } from '../build/recipe.js';
 import { getRootfsLocker } from '../build/registry.js';
+import '../build/rootfs-locker.js'; // registers the root file system locker (registry.ts)
 
 const USAGE = 'nodeimg lock <recipe.json | recipe folder> [-o FILE] [--check]';
 

@@ -96,15 +96,15 @@ describe('lock', () => {
     expect((await run(['lock', MINIMAL, '--check'])).code).toBe(0);
   });
 
-  it('nodeimg lock refuses a rootfs recipe clearly while no rootfs locker is registered (exit 3)', async () => {
+  it('nodeimg lock refuses a version pin in /rootfs/packages before resolving anything (exit 2)', async () => {
     const d = await recipeCopy(join(dir, 'rootfs'), (r) => ({
       ...r,
-      rootfs: { type: 'erofs', packages: ['systemd'] },
+      rootfs: { type: 'erofs', packages: ['systemd=252.39-1~deb12u2'] },
     }));
     const r = await run(['lock', d, '-o', join(d, 'x.lock.json')]);
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "error [PARSE_UNSUPPORTED]: recipe.json: /rootfs: locking a root file system's packages is not available yet",
+      'error [USAGE]: /rootfs/packages: a root file system package cannot pin a version',
     );
     await expect(readFile(join(d, 'x.lock.json'))).rejects.toThrow();
   });

@@ -147,12 +147,13 @@ describe('nodeimg build with a bad recipe', () => {
     await expect(readFile(join(d, 'out', 'manifest.json'))).rejects.toThrow();
   });
 
-  it('a rootfs section is refused clearly while its stages are not wired in (exit 3)', async () => {
+  it('a rootfs section whose lock pins no root file system packages is refused clearly (exit 3)', async () => {
     const d = await variant((r) => ({ ...r, rootfs: { type: 'erofs', verity: true } }));
     const r = await run(['build', d, '-o', join(d, 'out'), '--cache', join(d, 'cache')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(
-      'error [PARSE_UNSUPPORTED]: recipe.json: /rootfs: the root file system stages (mmdebstrap, erofs, dm-verity) are not available yet',
+      'error [PARSE_INVALID]: recipe.json: the lock has no root file system packages',
     );
+    await expect(readFile(join(d, 'out', 'manifest.json'))).rejects.toThrow();
   });
 });
