@@ -62,6 +62,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/fetch-measurements.js')).fetchMeasurementsCommand,
   },
   {
+    name: 'reproduce',
+    summary:
+      'Rebuild a published release from its signed recipe and lock, compare every stage, artefact and PCR, and attest the result.',
+    load: async () => (await import('./commands/reproduce.js')).reproduceCommand,
+  },
+  {
     name: 'boot-check',
     summary:
       'Boot a disk image under QEMU + OVMF + swtpm and check the predicted PCRs against what the TPM really received.',

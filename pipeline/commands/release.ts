@@ -8,11 +8,13 @@ import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTask } fr
 import { writeJson, type Command, type CommandIo } from '../command.js';
 import { NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
 import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
 import { buildRecipe, type BuildResult } from '../build/build.js';
 import { outcomeText, progressMode } from '../build/tasks.js';
 import { coordinates } from '../release/names.js';
 import { publishRelease, type PublishedRelease } from '../release/publish.js';
+import { SOURCE_ARCHIVE, withSourceArchive } from '../release/source-archive.js';
 import { formatBytes, table } from '../render.js';
 import { chooseSigner, SIGNER_HELP, SIGNER_OPTIONS } from './sign-signer.js';
 import { chooseLog, LOG_TARGET_HELP, LOG_TARGET_OPTIONS } from './log-target.js';
@@ -57,6 +59,7 @@ export const releaseCommand: Command = {
   boot-check  with --boot-check: boots disk.raw under QEMU + OVMF + swtpm and requires every
               predicted PCR to equal what the TPM received
   publish     into the store, in the order that keeps readers safe: artefacts, then
+              source.tar (recipe, lock, init script: the public inputs, for nodeimg reproduce),
               manifest.json, measurements.json (with the release's version, ref, stream and enforced
               PCRs) and info.json each with its Sigstore bundle and .sig (signed, logged), then the
               next signed version index, and last the pointer versions/current.json
@@ -103,12 +106,7 @@ A verifier then runs:
     const target = chooseLog(args, io, USAGE);
     const chosen = await chooseSigner(args, io, USAGE);
     const json = v['json'] === true;
-    const ac = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (!ac.signal.aborted) ac.abort(new Error(`interrupted by ${sig}`));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = onInterrupt(io.stderr, 'release', 'stopping; what is published stays consistent');
 
     const ctx: ReleaseContext = {};
     const list: ListrTask<ReleaseContext>[] = [
@@ -122,7 +120,7 @@ A verifier then runs:
             ...(str('out') ? { out: str('out') as string } : {}),
             ...(str('cache') ? { cache: str('cache') as string } : {}),
             ...(str('lock') ? { lock: str('lock') as string } : {}),
-            signal: ac.signal,
+            signal: interrupt.signal,
             events: {
               start: (id) => {
                 task.output = `${id}: running`;
@@ -176,35 +174,49 @@ A verifier then runs:
         title: `sign, log and publish ${coords.version} to ${storeRef}`,
         task: async (c, task) => {
           const build = c.build as BuildResult;
-          const log = await target.open();
-          try {
-            c.published = await publishRelease({
-              store,
-              coords,
-              name: build.recipeName,
-              artefacts: build.manifest.artifacts
-                .filter(
-                  (a) =>
-                    !DOCUMENTS.has(a.path) && !build.manifest.measurements.some((m) => m.path === a.path),
-                )
-                .map((a) => ({
-                  name: a.path,
-                  path: join(build.outDir, a.path),
-                  sha256: a.sha256,
-                  size: a.size,
-                })),
-              manifestText: await readFile(join(build.outDir, 'manifest.json'), 'utf8'),
-              measurements: await measurementsOf(build),
-              signer: chosen.signer,
-              log,
-              onStep: (s) => {
-                task.output = `${s.result === 'created' ? 'stored' : 'already there'}: ${s.key}`;
-              },
-            });
-          } finally {
-            await log.close();
-          }
-          const p = c.published;
+          // the public inputs, so third parties can rebuild it (nodeimg reproduce)
+          const inputs = {
+            recipe: args.positionals[0] as string,
+            cwd: io.cwd,
+            ...(str('lock') ? { lock: str('lock') as string } : {}),
+            manifest: build.manifest,
+          };
+          await withSourceArchive(inputs, async (source) => {
+            const log = await target.open();
+            try {
+              c.published = await publishRelease({
+                store,
+                coords,
+                name: build.recipeName,
+                artefacts: build.manifest.artifacts
+                  .filter(
+                    (a) =>
+                      !DOCUMENTS.has(a.path) && !build.manifest.measurements.some((m) => m.path === a.path),
+                  )
+                  .map((a) => ({
+                    name: a.path,
+                    path: join(build.outDir, a.path),
+                    sha256: a.sha256,
+                    size: a.size,
+                  }))
+                  .concat([
+                    { name: SOURCE_ARCHIVE, path: source.path, sha256: source.sha256, size: source.size },
+                  ]),
+                manifestText: await readFile(join(build.outDir, 'manifest.json'), 'utf8'),
+                measurements: await measurementsOf(build),
+                signer: chosen.signer,
+                log,
+                onStep: (s) => {
+                  task.output = `${s.result === 'created' ? 'stored' : 'already there'}: ${s.key}`;
+                },
+              });
+            } finally {
+              await log.close();
+            }
+            if (source.excluded.length > 0)
+              task.output = `${SOURCE_ARCHIVE} leaves out ${source.excluded.join(', ')} (private): a reproducer signs with their own key and compares the unsigned stages`;
+          });
+          const p = c.published as PublishedRelease;
           task.title = p.newIndex
             ? `published ${coords.version}: version index ${p.index.sequence}`
             : `${coords.version} was already published with the same content (index ${p.index.sequence})`;
@@ -228,7 +240,7 @@ A verifier then runs:
     try {
       await runTasks();
     } catch (err) {
-      if (ac.signal.aborted) {
+      if (interrupt.signal.aborted) {
         io.stderr.write(
           'release: interrupted; what is published stays consistent (the version index was not changed unless the run finished); run the same release again to complete it\n',
         );
@@ -236,8 +248,7 @@ A verifier then runs:
       }
       throw err;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
     const p = ctx.published as PublishedRelease;
     const b = ctx.build as BuildResult;

@@ -20,7 +20,13 @@ import indexSchema from '../schema/version-index.schema.json' with { type: 'json
 import pointerSchema from '../schema/version-pointer.schema.json' with { type: 'json' };
 import type { MeasurementsDocument } from '../../measurements/document.js';
 import { checkEnforcedSet } from '../release/documents.js';
-import { BUNDLE_SUFFIX, imagePrefix, versionPointerKey, type ReleaseCoordinates } from '../release/names.js';
+import {
+  BUNDLE_SUFFIX,
+  imagePrefix,
+  versionPointerKey,
+  type ReleaseCoordinates,
+  type SignedDocument,
+} from '../release/names.js';
 import type { VersionIndex, VersionPointer } from '../release/version-index.js';
 import { stateKey, type RollbackState } from './rollback-state.js';
 import { verifySignedDocument, type TlogEntryRef, type VerifiedDocument } from './signed-document.js';
@@ -111,7 +117,26 @@ async function checkOnline(log: OnlineLog, entries: readonly TlogEntryRef[], wha
   }
 }
 
-export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult> {
+export interface VerifiedRelease {
+  readonly index: { readonly sequence: number; readonly sha256: string; readonly key: string };
+  readonly indexVerified: VerifiedDocument;
+  /** The requested documents, exactly as published, each verified against the signed index. */
+  readonly documents: Readonly<
+    Partial<Record<SignedDocument, { bytes: Uint8Array; verified: VerifiedDocument }>>
+  >;
+  /** Advances the rollback state; call only once every check of the caller has passed too. */
+  commit(): Promise<void>;
+}
+
+/**
+ * Steps 1 and 3 for any set of the release's signed documents (fetch-measurements asks for
+ * measurements.json, reproduce for all three): pointer -> signed index -> each document pinned by
+ * the digest the index lists, its bundle verified; online log checks when asked.
+ */
+export async function verifyReleaseDocuments(
+  req: FetchRequest,
+  names: readonly SignedDocument[],
+): Promise<VerifiedRelease> {
   const { store, coords, policy } = req;
   const trust = req.trustedRootJson === undefined ? {} : { trustedRootJson: req.trustedRootJson };
   const where = `${coords.ref}/${coords.stream}`;
@@ -152,24 +177,52 @@ export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult>
   const seen = { sequence: index.sequence, sha256: indexVerified.sha256 };
   req.state.check(key, seen, req.allowRollback === true);
 
-  // 2. the version's measurements
+  // 2. the version's documents, each pinned by the digest the signed index lists
   const entry = index.versions.find((v) => v.version === coords.version);
   if (entry === undefined)
     throw new NodeimgError(
       'VERIFY_NOT_FOUND',
       `version ${coords.version} is not released on ${where} (index ${index.sequence} lists ${index.versions.length} version(s))`,
     );
+  const documents: Partial<Record<SignedDocument, { bytes: Uint8Array; verified: VerifiedDocument }>> = {};
+  for (const name of names) {
+    const docKey = `${imagePrefix(coords)}${name}`;
+    const bytes = await need(store, docKey, MAX_DOCUMENT, `${name} of ${coords.version}`);
+    const bundle = await need(store, docKey + BUNDLE_SUFFIX, MAX_SMALL, `the bundle of ${name}`);
+    const verified = verifySignedDocument({
+      what: `${name} of ${coords.version}`,
+      bytes,
+      bundleText: text(bundle),
+      expectedSha256: entry.documents[name].sha256,
+      policy,
+      ...trust,
+    });
+    documents[name] = { bytes, verified };
+  }
+
+  // 3. online log checks
+  if (req.online) {
+    await checkOnline(req.online, indexVerified.tlogEntries, `version index ${index.sequence}`);
+    for (const name of names) {
+      const d = documents[name];
+      if (d) await checkOnline(req.online, d.verified.tlogEntries, `${name} of ${coords.version}`);
+    }
+  }
+  return {
+    index: { ...seen, key: pointer.index },
+    indexVerified,
+    documents,
+    commit: () => req.state.record(key, seen),
+  };
+}
+
+export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult> {
+  const { coords } = req;
+  const release = await verifyReleaseDocuments(req, ['measurements.json']);
+  const m = release.documents['measurements.json'];
+  if (m === undefined) throw new NodeimgError('INTERNAL', 'measurements.json was not verified');
+  const { bytes } = m;
   const docKey = `${imagePrefix(coords)}measurements.json`;
-  const bytes = await need(store, docKey, MAX_DOCUMENT, `measurements.json of ${coords.version}`);
-  const bundle = await need(store, docKey + BUNDLE_SUFFIX, MAX_SMALL, `the bundle of measurements.json`);
-  const measurementsVerified = verifySignedDocument({
-    what: `measurements.json of ${coords.version}`,
-    bytes,
-    bundleText: text(bundle),
-    expectedSha256: entry.documents['measurements.json'].sha256,
-    policy,
-    ...trust,
-  });
   const document = json(bytes, docKey) as MeasurementsDocument;
   assertValid(`measurements.json of ${coords.version}`, measurementsSchema, document);
   const rel = document.release;
@@ -182,17 +235,11 @@ export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult>
   if (rel.ref !== coords.ref) mismatch('measurements.json', 'ref', rel.ref, coords.ref);
   if (rel.stream !== coords.stream) mismatch('measurements.json', 'stream', rel.stream, coords.stream);
   checkEnforcedSet(document, rel);
-
-  // 3. online log checks
-  if (req.online) {
-    await checkOnline(req.online, indexVerified.tlogEntries, `version index ${index.sequence}`);
-    await checkOnline(req.online, measurementsVerified.tlogEntries, `measurements.json of ${coords.version}`);
-  }
-  await req.state.record(key, seen);
+  await release.commit();
   return {
     document,
     bytes,
-    index: { ...seen, key: pointer.index },
-    verified: { index: indexVerified, measurements: measurementsVerified },
+    index: release.index,
+    verified: { index: release.indexVerified, measurements: m.verified },
   };
 }

@@ -1,0 +1,246 @@
+// Explains, structurally, how a published disk image differs from the rebuilt one (issue 11): the
+// byte ranges that differ (one streaming pass over both files, 1 MiB at a time, never a whole
+// image in memory), mapped to the GPT (headers, entry arrays, partitions); inside an ESP, the FAT
+// files that differ (path, size, sha256, with our FAT reader); inside a PE/UKI, the sections
+// that differ (our PE parser), with a line diff of the text sections systemd-stub reads
+// (.cmdline, .osrel, .uname; systemd's UKI specification, "UKI sections").
+import { open } from 'node:fs/promises';
+import { withFileSource } from '../../image/file-source.js';
+import { NodeimgError } from '../errors.js';
+import { readGpt, partitionSource, type GptDisk } from '../../image/formats/gpt/index.js';
+import { openFat, type FatFs } from '../../image/formats/fat/index.js';
+import { parsePe } from '../../image/formats/pe/index.js';
+import { readSectionText } from '../../image/formats/pe/section-data.js';
+import { inspectPe, type PeReport } from '../../image/inspect-pe.js';
+import { sha256Of } from '../../image/digest.js';
+import type { ByteSource } from '../../image/formats/source.js';
+import { lineDiff } from './text-diff.js';
+
+const CHUNK = 1024 * 1024;
+const MAX_RANGES = 64;
+const ESP_TYPE = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
+export const TEXT_SECTIONS = ['.cmdline', '.osrel', '.uname'];
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface FileDifference {
+  readonly path: string;
+  readonly published: { readonly size: number; readonly sha256: string } | null;
+  readonly rebuilt: { readonly size: number; readonly sha256: string } | null;
+  /** For EFI binaries: the sections that differ. */
+  readonly sections?: readonly SectionDifference[];
+}
+
+export interface SectionDifference {
+  readonly name: string;
+  readonly published: string | null;
+  readonly rebuilt: string | null;
+  /** Text sections: `-`/`+` lines. */
+  readonly diff?: readonly string[];
+}
+
+export interface RegionDifference {
+  /** "GPT primary header", "partition 2 (root-x86-64 \"root\")", "outside any partition". */
+  readonly region: string;
+  readonly partition: number | null;
+  readonly ranges: readonly ByteRange[];
+  readonly files?: readonly FileDifference[];
+}
+
+export interface DiskDifference {
+  readonly size: { readonly published: number; readonly rebuilt: number };
+  readonly regions: readonly RegionDifference[];
+  readonly warnings: readonly string[];
+}
+
+/** Byte ranges where two files differ (coalesced per chunk; at most MAX_RANGES). */
+export async function differingRanges(a: string, b: string): Promise<ByteRange[]> {
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const size = Math.max((await fa.stat()).size, (await fb.stat()).size);
+    const ba = Buffer.alloc(CHUNK);
+    const bb = Buffer.alloc(CHUNK);
+    const out: ByteRange[] = [];
+    for (let off = 0; off < size; off += CHUNK) {
+      ba.fill(0);
+      bb.fill(0);
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, off), fb.read(bb, 0, CHUNK, off)]);
+      const n = Math.max(ra.bytesRead, rb.bytesRead);
+      if (ra.bytesRead === rb.bytesRead && ba.subarray(0, n).equals(bb.subarray(0, n))) continue;
+      let first = 0;
+      while (first < n && ba[first] === bb[first]) first++;
+      let last = n - 1;
+      while (last > first && ba[last] === bb[last]) last--;
+      const prev = out[out.length - 1];
+      if (prev && prev.offset + prev.length === off + first)
+        out[out.length - 1] = { offset: prev.offset, length: prev.length + last - first + 1 };
+      else out.push({ offset: off + first, length: last - first + 1 });
+      if (out.length >= MAX_RANGES) break;
+    }
+    return out;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
+function regionsOf(
+  gpt: GptDisk,
+  size: number,
+): { name: string; partition: number | null; start: number; end: number }[] {
+  const ss = gpt.sectorSize;
+  const h = gpt.header;
+  const entriesBytes = h.numberOfEntries * h.sizeOfEntry;
+  const out: { name: string; partition: number | null; start: number; end: number }[] = [
+    { name: 'protective MBR', partition: null, start: 0, end: ss },
+    { name: 'GPT primary header', partition: null, start: ss, end: 2 * ss },
+    { name: 'GPT primary entry array', partition: null, start: 2 * ss, end: 2 * ss + entriesBytes },
+    { name: 'GPT backup entry array', partition: null, start: size - ss - entriesBytes, end: size - ss },
+    { name: 'GPT backup header', partition: null, start: size - ss, end: size },
+  ];
+  for (const p of gpt.partitions)
+    out.push({
+      name: `partition ${p.index} (${p.typeName ?? p.typeGuid} "${p.name}")`,
+      partition: p.index,
+      start: p.offset,
+      end: p.offset + p.size,
+    });
+  return out;
+}
+
+async function files(fs: FatFs): Promise<Map<string, { size: number; sha256: string; src: ByteSource }>> {
+  const out = new Map<string, { size: number; sha256: string; src: ByteSource }>();
+  for await (const e of fs.walk()) {
+    if (e.isDirectory) continue;
+    const src = fs.fileSource(e);
+    out.set(e.path, { size: e.size, sha256: await sha256Of(src), src });
+  }
+  return out;
+}
+
+async function peSections(src: ByteSource, path: string): Promise<PeReport | undefined> {
+  const head = await src.read(0, Math.min(2, src.size));
+  if (head[0] !== 0x4d || head[1] !== 0x5a) return undefined;
+  try {
+    return await inspectPe(src, path, null);
+  } catch (err) {
+    if (err instanceof NodeimgError) return undefined;
+    throw err;
+  }
+}
+
+async function sectionText(src: ByteSource, name: string): Promise<string | undefined> {
+  try {
+    return await readSectionText(src, await parsePe(src), name);
+  } catch (err) {
+    if (err instanceof NodeimgError) return undefined;
+    throw err;
+  }
+}
+
+async function sectionDifferences(
+  path: string,
+  a: ByteSource,
+  b: ByteSource,
+): Promise<SectionDifference[] | undefined> {
+  const [pa, pb] = await Promise.all([peSections(a, path), peSections(b, path)]);
+  if (!pa || !pb) return undefined;
+  const names = [...new Set([...pa.sections, ...pb.sections].map((s) => s.name))];
+  const out: SectionDifference[] = [];
+  for (const name of names) {
+    const sa = pa.sections.find((s) => s.name === name)?.sha256 ?? null;
+    const sb = pb.sections.find((s) => s.name === name)?.sha256 ?? null;
+    if (sa === sb) continue;
+    let diff: string[] | undefined;
+    if (TEXT_SECTIONS.includes(name)) {
+      const [ta, tb] = await Promise.all([sectionText(a, name), sectionText(b, name)]);
+      diff = lineDiff(ta ?? '', tb ?? '');
+    }
+    out.push({ name, published: sa, rebuilt: sb, ...(diff ? { diff } : {}) });
+  }
+  if (pa.authenticode.sha256 !== pb.authenticode.sha256 && out.length === 0)
+    out.push({ name: '(headers)', published: pa.authenticode.sha256, rebuilt: pb.authenticode.sha256 });
+  return out;
+}
+
+async function fatDifferences(a: ByteSource, b: ByteSource): Promise<FileDifference[]> {
+  const [fa, fb] = await Promise.all([openFat(a).then(files), openFat(b).then(files)]);
+  const paths = [...new Set([...fa.keys(), ...fb.keys()])].sort();
+  const out: FileDifference[] = [];
+  for (const path of paths) {
+    const x = fa.get(path);
+    const y = fb.get(path);
+    if (x && y && x.sha256 === y.sha256) continue;
+    const sections = x && y ? await sectionDifferences(path, x.src, y.src) : undefined;
+    out.push({
+      path,
+      published: x ? { size: x.size, sha256: x.sha256 } : null,
+      rebuilt: y ? { size: y.size, sha256: y.sha256 } : null,
+      ...(sections ? { sections } : {}),
+    });
+  }
+  return out;
+}
+
+/** How the published disk image `published` differs from the rebuilt `rebuilt`. */
+export async function explainDisk(published: string, rebuilt: string): Promise<DiskDifference> {
+  const ranges = await differingRanges(published, rebuilt);
+  return withFileSource(published, (pa) =>
+    withFileSource(rebuilt, async (pb) => {
+      const warnings: string[] = [];
+      let gpt: GptDisk | undefined;
+      let gptB: GptDisk | undefined;
+      try {
+        gpt = await readGpt(pb);
+        gptB = await readGpt(pa);
+      } catch (err) {
+        if (!(err instanceof NodeimgError)) throw err;
+        warnings.push(`cannot read the GPT: ${err.message}`);
+      }
+      if (!gpt)
+        return {
+          size: { published: pa.size, rebuilt: pb.size },
+          regions: [{ region: 'disk', partition: null, ranges }],
+          warnings,
+        };
+      const regions: RegionDifference[] = [];
+      const layout = regionsOf(gpt, pb.size);
+      const unplaced: ByteRange[] = [];
+      for (const r of ranges) {
+        const hit = layout.filter((x) => r.offset < x.end && r.offset + r.length > x.start);
+        if (hit.length === 0) unplaced.push(r);
+        for (const x of hit) {
+          let reg = regions.find((g) => g.region === x.name);
+          if (!reg) {
+            reg = { region: x.name, partition: x.partition, ranges: [] };
+            regions.push(reg);
+          }
+          const start = Math.max(r.offset, x.start);
+          (reg.ranges as ByteRange[]).push({
+            offset: start,
+            length: Math.min(r.offset + r.length, x.end) - start,
+          });
+        }
+      }
+      if (unplaced.length > 0)
+        regions.push({ region: 'outside any partition', partition: null, ranges: unplaced });
+      for (const [i, reg] of regions.entries()) {
+        const p = gpt.partitions.find((q) => q.index === reg.partition);
+        const q = gptB?.partitions.find((x) => x.index === reg.partition);
+        if (!p || !q || p.typeGuid !== ESP_TYPE || q.offset !== p.offset || q.size !== p.size) continue;
+        try {
+          regions[i] = {
+            ...reg,
+            files: await fatDifferences(partitionSource(pa, q), partitionSource(pb, p)),
+          };
+        } catch (err) {
+          if (!(err instanceof NodeimgError)) throw err;
+          warnings.push(`${reg.region}: cannot compare the FAT file systems: ${err.message}`);
+        }
+      }
+      return { size: { published: pa.size, rebuilt: pb.size }, regions, warnings };
+    }),
+  );
+}
