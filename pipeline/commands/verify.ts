@@ -1,7 +1,8 @@
 // `nodeimg verify`: checks what a machine measured against a measurements document, fail-closed:
 // the machine's event log must replay to the PCRs read from its TPM (so a forged log is caught), the
 // replay must equal every predicted PCR, and an SEV-SNP report's MEASUREMENT must be one of the
-// predicted launch values. On a mismatch it names the first differing event and its likely cause.
+// predicted launch values; a TDX CC event log (CCEL) must replay to the RTMRs of the TD quote and
+// equal the predicted RTMRs. On a mismatch it names the first differing event and its likely cause.
 import type { Command, CommandIo } from '../command.js';
 import { writeJson } from '../command.js';
 import { CheckFailedError, NodeimgError, UsageError } from '../errors.js';
@@ -12,6 +13,8 @@ import { expectedFromDocument, type MeasurementsDocument } from '../../measureme
 import { diffEvents } from '../../measurements/eventlog/diff.js';
 import { replayEventLog } from '../../measurements/eventlog/replay.js';
 import { decodeSnpReport } from '../../measurements/cvm/snp/report.js';
+import { replayCcel } from '../../measurements/cvm/tdx/ccel-replay.js';
+import { decodeEventLog } from '../../measurements/eventlog/decode.js';
 import { likelyCause } from '../../measurements/diagnose.js';
 import type { HashAlg } from '../../measurements/hash.js';
 import { checkReplay, failureLines } from './eventlog-check.js';
@@ -22,7 +25,7 @@ const MAX_DOC = 16 * 1024 * 1024;
 const SNP_REPORT_MAX = 64 * 1024;
 
 interface Finding {
-  readonly check: 'log-vs-tpm' | 'pcr' | 'snp-report';
+  readonly check: 'log-vs-tpm' | 'pcr' | 'snp-report' | 'ccel-vs-quote' | 'rtmr';
   readonly pcr: number | null;
   readonly message: string;
   readonly likelyCause: string | null;
@@ -33,7 +36,7 @@ export const verifyCommand: Command = {
   summary:
     'Check what a machine measured (event log + TPM PCRs, SEV-SNP report) against a measurements document.',
   usage:
-    'nodeimg verify --against measurements.json (--eventlog LOG [--pcrs values.json] | --snp-report report.bin) [--json]',
+    'nodeimg verify --against measurements.json (--eventlog LOG [--pcrs values.json] | --snp-report report.bin | --ccel CCEL [--rtmrs quote.json]) [--json]',
   help: `options:
   --against FILE      the measurements document (nodeimg measure), already verified or trusted
   --eventlog FILE     the machine's firmware event log (/sys/kernel/security/tpm0/binary_bios_measurements)
@@ -43,6 +46,11 @@ export const verifyCommand: Command = {
   --snp-report FILE   an SEV-SNP attestation report: its MEASUREMENT must be one of the document's
                       launch values (nodeimg measure --platform ...)
   --report-offset N   byte offset of the report in the file (default 0)
+  --ccel FILE         a TDX TD's CC event log (/sys/firmware/acpi/tables/data/CCEL): its replay must
+                      equal every RTMR the document predicts (nodeimg measure --platform qemu-tdx)
+  --rtmrs FILE        MRTD and RTMR0-3 from the TD's verified quote ({"MRTD": "hex", "RTMR0": ...}):
+                      the CCEL must replay to them, or it is forged or incomplete; MRTD must be one
+                      of the document's values. Without it the CCEL is trusted as is (a warning says so)
   --json              the verdict as JSON on stdout
   -h, --help          show this help
 
@@ -56,6 +64,8 @@ everything matches, 1 when a check fails.`,
     pcrs: { type: 'string' },
     'snp-report': { type: 'string' },
     'report-offset': { type: 'string' },
+    ccel: { type: 'string' },
+    rtmrs: { type: 'string' },
     json: { type: 'boolean' },
   },
   positionals: { min: 0, max: 0 },
@@ -65,13 +75,17 @@ everything matches, 1 when a check fails.`,
     if (!docPath) throw new UsageError('--against measurements.json is required');
     const logPath = s('eventlog');
     const reportPath = s('snp-report');
-    if (!logPath && !reportPath) throw new UsageError('give --eventlog (with --pcrs) and/or --snp-report');
+    const ccelPath = s('ccel');
+    if (!logPath && !reportPath && !ccelPath)
+      throw new UsageError('give --eventlog (with --pcrs), --snp-report and/or --ccel (with --rtmrs)');
+    if (s('rtmrs') && !ccelPath) throw new UsageError('--rtmrs goes with --ccel');
     if (s('pcrs') && !logPath) throw new UsageError('--pcrs goes with --eventlog');
     const doc = await readDocument(docPath);
     const findings: Finding[] = [];
     const checked: string[] = [];
     if (logPath) await verifyLog(doc, logPath, s('pcrs'), io, findings, checked);
     if (reportPath) await verifySnpReport(doc, reportPath, s('report-offset'), findings, checked);
+    if (ccelPath) await verifyCcel(doc, ccelPath, s('rtmrs'), io, findings, checked);
     const ok = findings.length === 0;
     if (args.values['json'] === true) writeJson(io, { ok, checked, findings });
     else {
@@ -205,4 +219,85 @@ async function verifySnpReport(
         'another firmware build, vCPU count or CPU type than the document assumes, or a modified launch',
     });
   }
+}
+
+/** What a differing RTMR most likely means (RTMR layout: measured-boot.md §9.2). */
+const RTMR_CAUSE: readonly string[] = [
+  'the platform: TDVF build, TD memory size, ACPI tables, Secure Boot variables or boot variables differ from the reference the document used',
+  'the boot chain: another UKI or boot loader was started (its Authenticode differs), or option ROMs ran',
+  'the kernel command line, the initrd or the UKI sections differ (what systemd-stub and the kernel measure)',
+  'events after boot (RTMR3 is for the running system; the document does not predict them)',
+];
+
+async function verifyCcel(
+  doc: MeasurementsDocument,
+  path: string,
+  rtmrsPath: string | undefined,
+  io: CommandIo,
+  findings: Finding[],
+  checked: string[],
+) {
+  const launch = doc.launch;
+  const predicted = (launch?.values ?? []).filter((v) => /^RTMR[0-3]$/.test(v.name));
+  if (!launch || predicted.length === 0)
+    throw new CheckFailedError(
+      'the document predicts no RTMR: measure with --platform qemu-tdx (RTMR0 also needs --platform-ccel or the platform inputs)',
+    );
+  const replay = replayCcel(decodeEventLog(await readSmallFile(path, MAX_DOC, 'a CC event log')));
+  const got = replay.rtmrs.map(toHex);
+  if (rtmrsPath === undefined) {
+    io.stderr.write(
+      'warning: no --rtmrs: the CCEL is not checked against the TD quote, so a forged log would not be noticed\n',
+    );
+  } else {
+    const quote = JSON.parse(
+      new TextDecoder().decode(await readSmallFile(rtmrsPath, SNP_REPORT_MAX, 'TD quote values')),
+    ) as Record<string, unknown>;
+    const hex96 = (k: string): string | undefined => {
+      const v = quote[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || !/^[0-9a-fA-F]{96}$/.test(v))
+        throw new UsageError(`${rtmrsPath}: ${k} must be 96 hex digits`);
+      return v.toLowerCase();
+    };
+    for (let i = 0; i < 4; i++) {
+      const q = hex96(`RTMR${i}`);
+      if (q === undefined) throw new UsageError(`${rtmrsPath} has no RTMR${i}`);
+      if (q !== got[i])
+        findings.push({
+          check: 'ccel-vs-quote',
+          pcr: null,
+          message: `the CCEL replays RTMR${i} to ${got[i] ?? '?'} but the TD quote holds ${q}`,
+          likelyCause:
+            'the event log is forged or incomplete: do not trust it (nor its comparison with the document)',
+        });
+    }
+    const mrtd = hex96('MRTD');
+    if (mrtd !== undefined) {
+      const want = launch.values.filter((v) => v.name === 'MRTD');
+      if (want.length > 0 && !want.some((v) => v.value === mrtd))
+        findings.push({
+          check: 'rtmr',
+          pcr: null,
+          message: `the quote's MRTD ${mrtd} is none of the document's (${want.map((v) => v.order ?? '?').join(', ')} order)`,
+          likelyCause: 'another TDVF/OVMF build than the document was measured with',
+        });
+      else if (want.length > 0) checked.push("the quote's MRTD is the predicted firmware");
+    }
+    if (!findings.some((f) => f.check === 'ccel-vs-quote'))
+      checked.push(`the CCEL (${replay.events.length} events) replays to the TD quote's RTMR0-3`);
+  }
+  for (const v of predicted) {
+    const i = Number(v.name.slice(4));
+    if (got[i] === v.value) continue;
+    const events = replay.events.filter((e) => e.rtmr === i).length;
+    findings.push({
+      check: 'rtmr',
+      pcr: null,
+      message: `${v.name}: the CCEL replays to ${got[i] ?? '?'} (${events} events), the document predicts ${v.value}`,
+      likelyCause: RTMR_CAUSE[i] ?? null,
+    });
+  }
+  if (!findings.some((f) => f.check === 'rtmr'))
+    checked.push(`${predicted.map((v) => v.name).join(', ')} equal the prediction (${doc.image.name})`);
 }
