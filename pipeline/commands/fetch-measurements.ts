@@ -8,14 +8,9 @@ import { dirname, resolve } from 'node:path';
 import { writeJson, type Command, type CommandIo } from '../command.js';
 import { NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { POLICY_OPTIONS, policyFromArgs, readTrustFile } from './bundle-policy.js';
-import type { RekorClient } from '../adapters/rekor-client.js';
-import { pinnedKey } from '../adapters/rekor/verify-entry.js';
-import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
-import { coordinates } from '../release/names.js';
+import { STORE_REF_FORMS } from '../adapters/store/store-ref.js';
 import { fetchMeasurements } from '../verify/fetch-measurements.js';
-import { onlineLog } from '../verify/online-log.js';
-import { RollbackState, defaultStatePath } from '../verify/rollback-state.js';
+import { VERIFIER_OPTIONS, verifierArgs } from './verifier-args.js';
 import { toConstellation } from '../../measurements/constellation.js';
 
 const USAGE =
@@ -31,18 +26,6 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   } catch (err) {
     throw new NodeimgError('IO_FAILED', `cannot write ${path}: ${(err as Error).message}`);
   }
-}
-
-/** The log keys pinned in the trusted root (Rekor v1 logs: ECDSA P-256). */
-export function pinnedLogKeys(rootJson: string, source: string) {
-  const root = JSON.parse(rootJson) as { tlogs?: { publicKey?: { rawBytes?: string } }[] };
-  const keys = (root.tlogs ?? []).flatMap((t) =>
-    t.publicKey?.rawBytes === undefined
-      ? []
-      : [pinnedKey(Buffer.from(t.publicKey.rawBytes, 'base64'), source)],
-  );
-  if (keys.length === 0) throw new UsageError(`${source} pins no transparency log key`);
-  return keys;
 }
 
 export const fetchMeasurementsCommand: Command = {
@@ -87,16 +70,7 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
 21 log unreachable, 22 not found; 2 usage, 4 I/O, 6 schema.
 `,
   options: {
-    version: { type: 'string' },
-    ref: { type: 'string' },
-    stream: { type: 'string' },
-    store: { type: 'string' },
-    ...POLICY_OPTIONS,
-    'trusted-root': { type: 'string' },
-    offline: { type: 'boolean' },
-    rekor: { type: 'string' },
-    state: { type: 'string' },
-    'allow-rollback': { type: 'boolean' },
+    ...VERIFIER_OPTIONS,
     out: { type: 'string', short: 'o' },
     constellation: { type: 'string' },
     csp: { type: 'string' },
@@ -107,52 +81,13 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
   async run(args, io: CommandIo): Promise<number> {
     const v = args.values;
     const hint = `usage: ${USAGE}`;
-    const version = str(v['version']);
-    const storeRef = str(v['store']);
-    if (version === undefined) throw new UsageError('--version is required', { hint });
-    if (storeRef === undefined) throw new UsageError('--store is required', { hint });
-    const coords = coordinates(version, str(v['ref']) ?? '-', str(v['stream']) ?? 'stable');
-    const rekor = str(v['rekor']) ?? io.env['NODEIMG_REKOR_URL'];
-    const offline = v['offline'] === true;
-    if (offline && str(v['rekor']) !== undefined)
-      throw new UsageError('--offline and --rekor exclude each other', { hint });
-    if (!offline && rekor === undefined)
-      throw new UsageError('say how to check the transparency log: --rekor URL (online) or --offline', {
-        hint,
-      });
     const cst = str(v['constellation']);
     if (cst !== undefined && (str(v['csp']) === undefined || str(v['attestation-variant']) === undefined))
       throw new UsageError('--constellation needs --csp and --attestation-variant', { hint });
-
-    const rootPath = str(v['trusted-root']);
-    const trustedRootJson =
-      rootPath === undefined ? undefined : await readTrustFile(rootPath, 'a trusted root');
-    const policy = await policyFromArgs(args, USAGE);
-    const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
-    const state = await RollbackState.load(resolve(io.cwd, str(v['state']) ?? defaultStatePath(io.env)));
-    let client: RekorClient | undefined;
-    if (!offline && rekor !== undefined) {
-      if (trustedRootJson === undefined)
-        throw new UsageError(
-          '--rekor needs --trusted-root: the log key must be pinned, not taken from the log',
-          {
-            hint,
-          },
-        );
-      // loaded only online: the client and its crypto cost ~0.2 s of start-up (bench/fetch-measurements.mjs)
-      const { RekorClient } = await import('../adapters/rekor-client.js');
-      client = new RekorClient({ baseUrl: rekor, keys: pinnedLogKeys(trustedRootJson, rootPath as string) });
-    }
+    const { request, client } = await verifierArgs(args, io, USAGE, { rekorFromEnv: true });
+    const { coords, store } = request;
     try {
-      const r = await fetchMeasurements({
-        store,
-        coords,
-        policy,
-        state,
-        allowRollback: v['allow-rollback'] === true,
-        ...(trustedRootJson === undefined ? {} : { trustedRootJson }),
-        ...(client === undefined || rekor === undefined ? {} : { online: onlineLog(client, rekor) }),
-      });
+      const r = await fetchMeasurements(request);
       const out = str(v['out']);
       if (out !== undefined) await writeAtomic(resolve(io.cwd, out), Buffer.from(r.bytes).toString('utf8'));
       if (cst !== undefined)

@@ -8,11 +8,7 @@ import { resolve } from 'node:path';
 import { writeJson, type Command, type CommandIo, type ParsedArgs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { RekorClient } from '../adapters/rekor-client.js';
-import { parseStoreRef, STORE_REF_FORMS } from '../adapters/store/store-ref.js';
-import { coordinates } from '../release/names.js';
-import { onlineLog } from '../verify/online-log.js';
-import { RollbackState, defaultStatePath } from '../verify/rollback-state.js';
+import { STORE_REF_FORMS } from '../adapters/store/store-ref.js';
 import { signArtifact } from '../sign-bundle.js';
 import { reproduceRelease, type ReproduceReport } from '../reproduce/reproduce.js';
 import { reportText } from '../reproduce/report-text.js';
@@ -20,8 +16,8 @@ import { assertValid } from '../schema/validate.js';
 import reproduceSchema from '../schema/reproduce.schema.json' with { type: 'json' };
 import { statementText } from '../reproduce/attestation.js';
 import { BUNDLE_SUFFIX } from '../release/names.js';
-import { pinnedLogKeys, writeAtomic } from './fetch-measurements.js';
-import { POLICY_OPTIONS, policyFromArgs, readTrustFile } from './bundle-policy.js';
+import { writeAtomic } from './fetch-measurements.js';
+import { VERIFIER_OPTIONS, verifierArgs } from './verifier-args.js';
 import { chooseSigner } from './sign-signer.js';
 import { chooseLog } from './log-target.js';
 
@@ -116,17 +112,8 @@ exit codes: 0 reproducible; 1 differs (the report says where); 10-22 verificatio
 fetch-measurements); 2 usage.
 `,
   options: {
-    version: { type: 'string' },
-    ref: { type: 'string' },
-    stream: { type: 'string' },
-    store: { type: 'string' },
-    ...POLICY_OPTIONS,
-    'trusted-root': { type: 'string' },
-    offline: { type: 'boolean' },
-    rekor: { type: 'string' },
+    ...VERIFIER_OPTIONS,
     'log-key': { type: 'string' },
-    state: { type: 'string' },
-    'allow-rollback': { type: 'boolean' },
     work: { type: 'string' },
     'deb-cache': { type: 'string' },
     'check-artefacts': { type: 'string' },
@@ -145,25 +132,9 @@ fetch-measurements); 2 usage.
   async run(args, io: CommandIo): Promise<number> {
     const v = args.values;
     const hint = `usage: ${USAGE}`;
-    const version = str(v['version']);
-    const storeRef = str(v['store']);
-    if (version === undefined) throw new UsageError('--version is required', { hint });
-    if (storeRef === undefined) throw new UsageError('--store is required', { hint });
-    const coords = coordinates(version, str(v['ref']) ?? '-', str(v['stream']) ?? 'stable');
-    const rekor = str(v['rekor']);
-    const offline = v['offline'] === true;
-    if (offline && rekor !== undefined)
-      throw new UsageError('--offline and --rekor exclude each other', { hint });
-    if (!offline && rekor === undefined)
-      throw new UsageError('say how to check the transparency log: --rekor URL (online) or --offline', {
-        hint,
-      });
+    const { request, client } = await verifierArgs(args, io, USAGE);
     const signing = str(v['sign-key']) !== undefined || v['keyless'] === true;
     const out = str(v['out']) ?? (signing ? 'attestation.intoto.json' : undefined);
-    const rootPath = str(v['trusted-root']);
-    const trustedRootJson =
-      rootPath === undefined ? undefined : await readTrustFile(rootPath, 'a trusted root');
-    const policy = await policyFromArgs(args, USAGE);
     const check = str(v['check-artefacts']) ?? 'disk.raw';
     const checkArtefacts =
       check === 'none'
@@ -172,19 +143,6 @@ fetch-measurements); 2 usage.
             .split(',')
             .map((s) => s.trim())
             .filter(Boolean);
-    const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
-    const state = await RollbackState.load(resolve(io.cwd, str(v['state']) ?? defaultStatePath(io.env)));
-    let client: RekorClient | undefined;
-    if (rekor !== undefined) {
-      if (trustedRootJson === undefined)
-        throw new UsageError(
-          '--rekor needs --trusted-root: the log key must be pinned, not taken from the log',
-          {
-            hint,
-          },
-        );
-      client = new RekorClient({ baseUrl: rekor, keys: pinnedLogKeys(trustedRootJson, rootPath as string) });
-    }
     const sbKey = str(v['secure-boot-key']);
     const sbCert = str(v['secure-boot-cert']);
     if ((sbKey === undefined) !== (sbCert === undefined))
@@ -192,15 +150,7 @@ fetch-measurements); 2 usage.
     const json = v['json'] === true;
     try {
       const report = await reproduceRelease({
-        request: {
-          store,
-          coords,
-          policy,
-          state,
-          allowRollback: v['allow-rollback'] === true,
-          ...(trustedRootJson === undefined ? {} : { trustedRootJson }),
-          ...(client === undefined || rekor === undefined ? {} : { online: onlineLog(client, rekor) }),
-        },
+        request,
         cwd: io.cwd,
         env: io.env,
         ...(str(v['work']) ? { work: str(v['work']) as string } : {}),
