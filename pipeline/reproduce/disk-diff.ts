@@ -10,11 +10,13 @@ import { NodeimgError } from '../errors.js';
 import { readGpt, partitionSource, type GptDisk } from '../../image/formats/gpt/index.js';
 import { openFat, type FatFs } from '../../image/formats/fat/index.js';
 import { parsePe } from '../../image/formats/pe/index.js';
-import { readSectionText } from '../../image/formats/pe/section-data.js';
+import { readSectionText, sectionData } from '../../image/formats/pe/section-data.js';
+import { findSection } from '../../image/formats/pe/sections.js';
 import { inspectPe, type PeReport } from '../../image/inspect-pe.js';
 import { sha256Of } from '../../image/digest.js';
 import type { ByteSource } from '../../image/formats/source.js';
 import { lineDiff } from './text-diff.js';
+import { cpioDifferences, type MemberDifference } from './archive-diff.js';
 
 const CHUNK = 1024 * 1024;
 const MAX_RANGES = 64;
@@ -40,6 +42,8 @@ export interface SectionDifference {
   readonly rebuilt: string | null;
   /** Text sections: `-`/`+` lines. */
   readonly diff?: readonly string[];
+  /** .initrd: the cpio members that differ (gzip or uncompressed newc). */
+  readonly members?: readonly MemberDifference[];
 }
 
 export interface RegionDifference {
@@ -140,6 +144,30 @@ async function sectionText(src: ByteSource, name: string): Promise<string | unde
   }
 }
 
+async function sectionBytes(src: ByteSource, name: string): Promise<Uint8Array | undefined> {
+  try {
+    const pe = await parsePe(src);
+    const section = findSection(pe.sections, name);
+    return section ? await sectionData(src, pe, section) : undefined;
+  } catch (err) {
+    if (err instanceof NodeimgError) return undefined;
+    throw err;
+  }
+}
+
+/** The cpio members of two UKIs' .initrd sections that differ; undefined when not explainable. */
+async function initrdMembers(a: ByteSource, b: ByteSource): Promise<MemberDifference[] | undefined> {
+  const [x, y] = await Promise.all([sectionBytes(a, '.initrd'), sectionBytes(b, '.initrd')]);
+  if (!x || !y) return undefined;
+  try {
+    return cpioDifferences(x, y);
+  } catch (err) {
+    if (err instanceof NodeimgError || (err as NodeJS.ErrnoException).code?.startsWith('Z_'))
+      return undefined;
+    throw err;
+  }
+}
+
 async function sectionDifferences(
   path: string,
   a: ByteSource,
@@ -158,7 +186,14 @@ async function sectionDifferences(
       const [ta, tb] = await Promise.all([sectionText(a, name), sectionText(b, name)]);
       diff = lineDiff(ta ?? '', tb ?? '');
     }
-    out.push({ name, published: sa, rebuilt: sb, ...(diff ? { diff } : {}) });
+    const members = name === '.initrd' ? await initrdMembers(a, b) : undefined;
+    out.push({
+      name,
+      published: sa,
+      rebuilt: sb,
+      ...(diff ? { diff } : {}),
+      ...(members ? { members } : {}),
+    });
   }
   if (pa.authenticode.sha256 !== pb.authenticode.sha256 && out.length === 0)
     out.push({ name: '(headers)', published: pa.authenticode.sha256, rebuilt: pb.authenticode.sha256 });

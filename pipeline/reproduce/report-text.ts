@@ -23,6 +23,12 @@ function region(r: RegionDifference): string[] {
     for (const s of f.sections ?? []) {
       lines.push(`        section ${s.name}: published ${short(s.published)}, rebuilt ${short(s.rebuilt)}`);
       for (const d of s.diff ?? []) lines.push(`          ${d}`);
+      for (const m of s.members ?? []) {
+        const ms = (x: { size: number; mode: string; mtime: number; sha256: string } | null) =>
+          x ? `${x.size} bytes mode ${x.mode} mtime ${x.mtime} ${short(x.sha256)}` : 'absent';
+        lines.push(`          member ${m.path}: published ${ms(m.published)}, rebuilt ${ms(m.rebuilt)}`);
+        for (const d of m.diff ?? []) lines.push(`            ${d}`);
+      }
     }
   }
   return lines;

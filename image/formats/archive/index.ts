@@ -7,3 +7,4 @@ export {
   tarHeaderChecksumOk,
   toOldGnuHeader,
 } from './tar-gzip.js';
+export { MAX_CPIO_MEMBERS, readNewcCpio, type CpioMember } from './cpio.js';
