@@ -234,6 +234,7 @@ async function bytesByReader(ukiPath, dir) {
 import { measureSource } from ${JSON.stringify(pathToFileURL(join(DIST, 'image', 'measure.js')).href)};
 Error.stackTraceLimit = 64;
 const WHO = [
+  ['hashRangeGroups', 'one pass: UKI + kernel Authenticode (PCR 4), section digests (PCR 11, and PCR 9 when .initrd is served as is): binaries.ts loadUki -> hashRangeGroups'],
   ['kernelOf', 'Authenticode of the kernel in .linux (PCR 4): binaries.ts kernelOf'],
   ['efiBinaryOf', 'Authenticode of the UKI (PCR 4): binaries.ts efiBinaryOf'],
   ['initrdOf', 'initrd handed to the kernel (PCR 9): stub.ts initrdOf'],

@@ -3,9 +3,14 @@
 // mounting or loop devices.
 import { NodeimgError } from './formats/errors.js';
 import type { ByteSource } from './formats/source.js';
-import { gptEventData, partitionSource, readGpt } from './formats/gpt/index.js';
-import { openFat, type FatEntry, type FatFs } from './formats/fat/index.js';
+// the reader modules themselves, not the index files, which also load the GPT and FAT writers
+import { readGpt } from './formats/gpt/read-gpt.js';
+import { gptEventData } from './formats/gpt/event-data.js';
+import { partitionSource } from './formats/gpt/partition-source.js';
+import { openFat } from './formats/fat/open.js';
+import type { FatEntry, FatFs } from './formats/fat/fat-fs.js';
 import { loadUki, type EfiBinary, type Uki } from '../measurements/boot/binaries.js';
+import type { HashOffload } from './formats/pe/stream-hash.js';
 import type { NamedFile, StubExtras } from '../measurements/boot/stub.js';
 import type { HashAlg } from '../measurements/hash.js';
 
@@ -81,7 +86,14 @@ async function isPe(src: ByteSource): Promise<boolean> {
 export async function bootChainFromDisk(
   disk: ByteSource,
   banks: readonly HashAlg[],
-  opts: { ukiPath?: string } = {},
+  opts: {
+    ukiPath?: string;
+    /**
+     * Called with a boot binary's size as soon as it is known (before its FAT chain is walked):
+     * where to hash its section contents (measureFile starts a worker thread for large UKIs).
+     */
+    offloadFor?: (bytes: number) => HashOffload | undefined;
+  } = {},
 ): Promise<DiskBootChain> {
   const gpt = await readGpt(disk);
   const warnings = [...gpt.warnings];
@@ -101,7 +113,7 @@ export async function bootChainFromDisk(
       `${disk.name}: the ESP has no ${BOOT_PATH}, the removable-media path OVMF boots`,
     );
   }
-  const bootBin = await loadBootBinary(fs, bootEntry, banks);
+  const bootBin = await loadBootBinary(fs, bootEntry, banks, opts.offloadFor?.(bootEntry.size));
   const event = await gptEventData(disk, gpt);
   if (bootBin.kernel || bootBin.sections.some((s) => s.name === '.linux')) {
     return {
@@ -139,7 +151,7 @@ export async function bootChainFromDisk(
     ukiEntry = candidates[0];
   }
   if (!ukiEntry) throw new NodeimgError('USAGE', 'no UKI entry for systemd-boot');
-  const uki = await loadBootBinary(fs, ukiEntry, banks);
+  const uki = await loadBootBinary(fs, ukiEntry, banks, opts.offloadFor?.(ukiEntry.size));
   const conf = await fs.stat('/loader/loader.conf');
   return {
     mode: 'systemd-boot',
@@ -152,9 +164,14 @@ export async function bootChainFromDisk(
 }
 
 /** Loads the binary at the boot path; a UKI has a kernel, systemd-boot has none. */
-async function loadBootBinary(fs: FatFs, e: FatEntry, banks: readonly HashAlg[]): Promise<Uki> {
+async function loadBootBinary(
+  fs: FatFs,
+  e: FatEntry,
+  banks: readonly HashAlg[],
+  offload: HashOffload | undefined,
+): Promise<Uki> {
   // one source per file: each fileSource() walks the file's cluster chain
   const src = fs.fileSource(e);
   if (!(await isPe(src))) throw new NodeimgError('PARSE_INVALID', `${e.path} is not a PE image`);
-  return loadUki(src, e.path.replace(/^\//, ''), banks);
+  return loadUki(src, e.path.replace(/^\//, ''), banks, offload ? { offload } : {});
 }

@@ -24,10 +24,14 @@ export async function openFileSource(path: string): Promise<FileSource> {
     size: st.size,
     base: 0,
     name: path,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(src, offset, length);
-      // every byte is overwritten by the read below; allocUnsafeSlow skips the zero fill and the shared pool
-      const buf = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+      // every byte is overwritten by the read below; allocUnsafeSlow skips the zero fill and the
+      // shared pool; a caller's reused buffer (`into`, formats/source.ts) skips the page faults too
+      const buf =
+        into && into.byteLength >= length
+          ? into.subarray(0, length)
+          : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(buf, done, length - done, offset + done);

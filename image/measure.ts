@@ -3,6 +3,8 @@
 import { NodeimgError } from './formats/errors.js';
 import type { ByteSource } from './formats/source.js';
 import { withFileSource } from './file-source.js';
+import { HASH_THREAD_MIN_BYTES, HashThread } from './hash-thread.js';
+import type { HashOffload } from './formats/pe/stream-hash.js';
 import { bootChainFromDisk, type BootMode } from './boot-chain.js';
 import { loadUki } from '../measurements/boot/binaries.js';
 import { predictBoot, type Prediction, type SecureBootPolicy } from '../measurements/boot/predict.js';
@@ -11,8 +13,6 @@ import { measurementsDocument, hexDigests, type MeasurementsDocument } from '../
 import type { PredictedEvent } from '../measurements/boot/event.js';
 import type { HashAlg } from '../measurements/hash.js';
 import type { BankDigests, PcrValues } from '../measurements/pcr-banks.js';
-import { decodeEventLog } from '../measurements/eventlog/decode.js';
-import { replayEventLog } from '../measurements/eventlog/replay.js';
 
 export interface MeasureOptions {
   readonly banks: readonly HashAlg[];
@@ -30,6 +30,11 @@ export interface MeasureOptions {
   readonly platformLog?: Uint8Array;
   /** PCR values observed on the target platform (e.g. by boot-check --platform-out): PCRs 0-3 and 6. */
   readonly platformValues?: PcrValues;
+  /**
+   * Where to hash the section contents of a UKI (or boot binary) of this many bytes; called as
+   * soon as the size is known (measureFile: a worker thread for large UKIs).
+   */
+  readonly offloadFor?: (bytes: number) => HashOffload | undefined;
 }
 
 export interface MeasureResult {
@@ -46,7 +51,10 @@ async function isDisk(src: ByteSource): Promise<boolean> {
 
 const PLATFORM_PCRS = [0, 1, 2, 3, 6];
 
-function platformReference(log: Uint8Array, banks: readonly HashAlg[]) {
+/** PCRs 0-3 and 6 replayed from a recorded log (the event log codec is loaded only for this). */
+async function platformReference(log: Uint8Array, banks: readonly HashAlg[]) {
+  const { decodeEventLog } = await import('../measurements/eventlog/decode.js');
+  const { replayEventLog } = await import('../measurements/eventlog/replay.js');
   const decoded = decodeEventLog(log);
   const replay = replayEventLog(decoded, { banks });
   const out = new Map<number, { value: BankDigests; events: PredictedEvent[] }>();
@@ -92,9 +100,13 @@ function platformFromValues(values: PcrValues, banks: readonly HashAlg[]) {
 export async function measureSource(src: ByteSource, opts: MeasureOptions): Promise<MeasureResult> {
   const disk = await isDisk(src);
   const chain = disk
-    ? await bootChainFromDisk(src, opts.banks, opts.ukiPath ? { ukiPath: opts.ukiPath } : {})
+    ? await bootChainFromDisk(src, opts.banks, {
+        ...(opts.ukiPath ? { ukiPath: opts.ukiPath } : {}),
+        ...(opts.offloadFor ? { offloadFor: opts.offloadFor } : {}),
+      })
     : undefined;
-  const uki = chain?.uki ?? (await loadUki(src, src.name, opts.banks));
+  const offload = chain ? undefined : opts.offloadFor?.(src.size);
+  const uki = chain?.uki ?? (await loadUki(src, src.name, opts.banks, offload ? { offload } : {}));
   if (opts.boot && chain && opts.boot !== chain.mode) {
     throw new NodeimgError(
       'USAGE',
@@ -128,12 +140,28 @@ export async function measureSource(src: ByteSource, opts: MeasureOptions): Prom
     mode: chain?.mode ?? 'direct',
     secureBoot: opts.secureBoot,
     firmware: opts.firmware ?? 'ovmf',
-    ...(opts.platformLog ? { platform: platformReference(opts.platformLog, opts.banks) } : {}),
+    ...(opts.platformLog ? { platform: await platformReference(opts.platformLog, opts.banks) } : {}),
     ...(opts.platformValues ? { platform: platformFromValues(opts.platformValues, opts.banks) } : {}),
   });
   return { prediction, document };
 }
 
+/**
+ * measureSource on a file. For a UKI of HASH_THREAD_MIN_BYTES or more, a worker thread hashes its
+ * section contents on the second core while this one reads the file and hashes its Authenticode;
+ * it is started as soon as the UKI's size is known, so that its start-up (tens of ms) overlaps
+ * walking the UKI's FAT chain and reading its PE headers.
+ */
 export function measureFile(path: string, opts: MeasureOptions): Promise<MeasureResult> {
-  return withFileSource(path, (src) => measureSource(src, opts));
+  return withFileSource(path, async (src) => {
+    let thread: HashThread | undefined;
+    const offloadFor =
+      opts.offloadFor ??
+      ((bytes: number) => (bytes >= HASH_THREAD_MIN_BYTES ? (thread ??= new HashThread()) : undefined));
+    try {
+      return await measureSource(src, { ...opts, offloadFor });
+    } finally {
+      await thread?.close();
+    }
+  });
 }

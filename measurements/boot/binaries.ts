@@ -2,22 +2,15 @@
 // through the pure PE codec. Section payloads are streamed on demand, never held in memory whole.
 import { NodeimgError } from '../../image/formats/errors.js';
 import type { ByteSource } from '../../image/formats/source.js';
-import {
-  authenticodeHash,
-  authenticodeRanges,
-  detectKernel,
-  hashRangeGroups,
-  detectSystemd,
-  findSection,
-  parseCertificates,
-  parsePe,
-  sectionData,
-  sectionDigest,
-  sectionSource,
-  type PeImage,
-  type PeSection,
-  type RangeGroup,
-} from '../../image/formats/pe/index.js';
+// the PE reader modules themselves, not pe/index.js, which also loads the UKI writer and signer
+import { authenticodeHash, authenticodeRanges } from '../../image/formats/pe/authenticode.js';
+import { parseCertificates } from '../../image/formats/pe/certificates.js';
+import { detectKernel } from '../../image/formats/pe/detect-kernel.js';
+import { detectSystemd } from '../../image/formats/pe/detect-systemd.js';
+import { parsePe, type PeImage } from '../../image/formats/pe/parse.js';
+import { sectionData, sectionDigest, sectionSource } from '../../image/formats/pe/section-data.js';
+import { findSection, type PeSection } from '../../image/formats/pe/sections.js';
+import { hashRangeGroups, type HashOffload, type RangeGroup } from '../../image/formats/pe/stream-hash.js';
 import { chunks } from '../../image/formats/source.js';
 import type { HashAlg } from '../hash.js';
 import type { BankDigests } from '../pcr-banks.js';
@@ -88,11 +81,25 @@ export async function loadEfiBinary(
   return efiBinaryOf(src, await parsePe(src), path, banks);
 }
 
+/** How loadUki hashes. */
+export interface LoadOptions {
+  /**
+   * Hashes the section contents and the kernel's Authenticode there (a worker thread,
+   * image/hash-thread.ts) while this thread reads the file and hashes the UKI's Authenticode.
+   */
+  readonly offload?: HashOffload;
+}
+
 /**
  * Loads a UKI reading it once: the UKI's Authenticode, the VirtualSize digest of every section
  * (PCR 11) and the embedded kernel's Authenticode (PCR 4) come from one forward pass over the file.
  */
-export async function loadUki(src: ByteSource, path: string, banks: readonly HashAlg[]): Promise<Uki> {
+export async function loadUki(
+  src: ByteSource,
+  path: string,
+  banks: readonly HashAlg[],
+  options: LoadOptions = {},
+): Promise<Uki> {
   const pe = await parsePe(src);
   const certs = await parseCertificates(src, pe);
   const systemd = await detectSystemd(src, pe);
@@ -108,6 +115,7 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
       ranges: [{ start: s.pointerToRawData, end: s.pointerToRawData + raw }],
       algs: banks,
       zeroTail: ss.size - raw,
+      offload: true,
     });
   }
   // The stub hands the .linux buffer (VirtualSize bytes) to LoadImage, so the firmware's
@@ -142,6 +150,7 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
             end: r.end + linux.pointerToRawData,
           })),
           algs: banks,
+          offload: true,
         });
     } catch (err) {
       // a .linux that is not a PE cannot be started by LoadImage; PCR 11 can still be predicted
@@ -149,7 +158,7 @@ export async function loadUki(src: ByteSource, path: string, banks: readonly Has
       kernelError = `.linux is not a valid PE image: ${err.message}`;
     }
   }
-  const digests = await hashRangeGroups(src, groups);
+  const digests = await hashRangeGroups(src, groups, options.offload ? { offload: options.offload } : {});
   const kernelInfo: KernelInfo | undefined = kernel && {
     authenticode:
       kernel.group === undefined

@@ -4,7 +4,8 @@
 import type { ParsedArgs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { runAmdLaunch } from './launch-digest-amd.js';
-import { TDX_MEASURE_OPTIONS, tdxLaunchValues } from './measure-tdx.js';
+import { tdxLaunchValues } from './measure-tdx.js';
+import { SNP_MEASURE_OPTIONS, TDX_MEASURE_OPTIONS } from './measure-options.js';
 import type { Prediction } from '../../measurements/boot/predict.js';
 import type { LaunchValues } from '../../measurements/document.js';
 
@@ -18,9 +19,6 @@ export const PLATFORMS = {
   'qemu-tdx': { kind: 'tdx' },
 } as const;
 export type PlatformName = keyof typeof PLATFORMS;
-
-const SNP_OPTIONS = ['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const;
-export const PLATFORM_OPTIONS = ['firmware', ...SNP_OPTIONS, ...TDX_MEASURE_OPTIONS] as const;
 
 export async function launchValues(
   name: string,
@@ -42,13 +40,10 @@ export async function launchValues(
     const run = await runAmdLaunch('snp', {
       ovmf: firmware,
       'vmm-type': profile.vmmType,
-      ...(['vcpus', 'vcpu-type', 'vcpu-sig', 'guest-features'] as const).reduce<Record<string, string>>(
-        (o, k) => {
-          if (typeof v[k] === 'string') o[k] = v[k];
-          return o;
-        },
-        {},
-      ),
+      ...SNP_MEASURE_OPTIONS.reduce<Record<string, string>>((o, k) => {
+        if (typeof v[k] === 'string') o[k] = v[k];
+        return o;
+      }, {}),
     });
     const launch: LaunchValues = {
       platform: name,
@@ -64,7 +59,7 @@ export async function launchValues(
     };
     return { launch, warnings: [] };
   }
-  for (const k of SNP_OPTIONS) {
+  for (const k of SNP_MEASURE_OPTIONS) {
     if (v[k] !== undefined) throw new UsageError(`--${k} is not used with --platform ${name}`);
   }
   return tdxLaunchValues(name, firmware, v, prediction);

@@ -26,16 +26,6 @@ import { parseMemory } from './launch-digest-tdx.js';
 import { MAX_FIRMWARE, inFile, readInput } from './measure-tdx-inputs.js';
 import { fromCcel, fromModel, type Parameters, type Rtmr0Platform } from './measure-tdx-rtmr0.js';
 
-/** measure options only --platform qemu-tdx takes. */
-export const TDX_MEASURE_OPTIONS = [
-  'memory',
-  'acpi-tables',
-  'acpi-loader',
-  'acpi-rsdp',
-  'boot-variables',
-  'platform-ccel',
-  'rtmr-layout',
-] as const;
 const MODEL_OPTIONS = ['acpi-tables', 'acpi-loader', 'acpi-rsdp', 'boot-variables'] as const;
 
 function checkCombination(v: OptionValues): void {

@@ -1,18 +1,16 @@
+// `nodeimg measure`: the options, then image/measure.ts does the work. What only some options need
+// (--vars, --platform, --platform-values, --eventlog, --constellation) is imported when the option is
+// given, so a plain run loads about half the modules (start-up is most of bench/measure.mjs's time).
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command, CommandIo } from '../command.js';
 import { UsageError, NodeimgError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { measureFile, type MeasureOptions } from '../../image/measure.js';
-import { createEvent, encodeEventLog } from '../../measurements/eventlog/encode.js';
-import { buildSpecIdEvent } from '../../measurements/eventlog/spec-id.js';
 import { isHashAlg, type HashAlg } from '../../measurements/hash.js';
 import { serializeDocument, type MeasurementsDocument } from '../../measurements/document.js';
-import { toConstellation } from '../../measurements/constellation.js';
 import { assertMeasurementsDocument } from '../schema/validate.js';
-import { loadSecureBootPolicy } from '../../image/secure-boot-policy.js';
 import { table } from '../render.js';
-import { readQuotedPcrs } from './eventlog-quoted.js';
-import { launchValues, PLATFORM_OPTIONS } from './measure-platform.js';
+import { PLATFORM_OPTIONS } from './measure-options.js';
 import type { Prediction } from '../../measurements/boot/predict.js';
 
 const DEFAULT_BANKS: HashAlg[] = ['sha1', 'sha256', 'sha384'];
@@ -134,7 +132,9 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
     const banks = parseBanks(str('banks'));
     const varsPath = str('vars');
-    const policy = varsPath ? await loadSecureBootPolicy(varsPath) : undefined;
+    const policy = varsPath
+      ? await (await import('../../image/secure-boot-policy.js')).loadSecureBootPolicy(varsPath)
+      : undefined;
     const sb = str('secure-boot');
     if (sb !== undefined && sb !== 'on' && sb !== 'off')
       throw new UsageError(`--secure-boot must be on or off, not '${sb}'`);
@@ -161,7 +161,11 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
       ...(policy ? { secureBootPolicy: policy } : {}),
       ...(platformLog ? { platformLog: await readCapped(platformLog) } : {}),
       ...(str('platform-values')
-        ? { platformValues: await readQuotedPcrs(str('platform-values') as string) }
+        ? {
+            platformValues: await (
+              await import('./eventlog-quoted.js')
+            ).readQuotedPcrs(str('platform-values') as string),
+          }
         : {}),
     };
     const measured = await measureFile(args.positionals[0] as string, opts);
@@ -170,7 +174,7 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const platform = str('platform');
     if (platform !== undefined) {
       const { warnings, ...rest } = document;
-      const lv = await launchValues(platform, args, prediction);
+      const lv = await (await import('./measure-platform.js')).launchValues(platform, args, prediction);
       document = { ...rest, launch: lv.launch, warnings: [...warnings, ...lv.warnings] };
     } else {
       const stray = PLATFORM_OPTIONS.filter((k) => v[k] !== undefined);
@@ -182,9 +186,9 @@ systemd version is reported as a warning naming the behaviour that was assumed.`
     const out = str('out');
     if (out) await writeFile(out, text);
     const logPath = str('eventlog');
-    if (logPath) await writeFile(logPath, predictedLog(prediction));
+    if (logPath) await writeFile(logPath, await predictedLog(prediction));
     const cst = str('constellation');
-    if (cst) await writeFile(cst, constellation(document, str));
+    if (cst) await writeFile(cst, await constellation(document, str));
     if (v['json'] === true) io.stdout.write(text);
     else summary(document, io);
     return EXIT.ok;
@@ -220,7 +224,9 @@ async function readCapped(path: string): Promise<Uint8Array> {
 }
 
 /** The predicted events as a TCG2 log; events whose data is machine-specific get empty data. */
-function predictedLog(p: Prediction): Uint8Array {
+async function predictedLog(p: Prediction): Promise<Uint8Array> {
+  const { createEvent, encodeEventLog } = await import('../../measurements/eventlog/encode.js');
+  const { buildSpecIdEvent } = await import('../../measurements/eventlog/spec-id.js');
   const specId = buildSpecIdEvent(p.banks);
   const events = p.events.map((e) =>
     createEvent(specId, { pcr: e.pcr, type: e.type, data: e.data ?? new Uint8Array(0), digests: e.digests }),
@@ -228,7 +234,11 @@ function predictedLog(p: Prediction): Uint8Array {
   return encodeEventLog({ headerPcr: 0, specId, events });
 }
 
-function constellation(doc: MeasurementsDocument, str: (k: string) => string | undefined): string {
+async function constellation(
+  doc: MeasurementsDocument,
+  str: (k: string) => string | undefined,
+): Promise<string> {
+  const { toConstellation } = await import('../../measurements/constellation.js');
   const need = ['csp', 'attestation-variant', 'image-version', 'ref', 'stream'];
   const missing = need.filter((k) => str(k) === undefined);
   if (missing.length)

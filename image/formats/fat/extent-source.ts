@@ -33,28 +33,31 @@ export function extentSource(
     size: file.size,
     base: volume.base + (inRange ? geo.dataOffset + (first - 2) * geo.clusterSize : 0),
     name,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(src, offset, length);
       if (length === 0) return new Uint8Array(0);
       runs ??= extents().then((ext) => toRuns(ext, geo));
       const list = await runs;
       let i = findRun(list, offset);
-      const pieces: Uint8Array[] = [];
+      const first = list[i] as Run;
+      // within one run: the volume's bytes as they are (into `into` when the volume can)
+      if (offset + length <= first.fileEnd)
+        return volume.read(first.volumeOffset + (offset - first.fileStart), length, into);
+      const out = into && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
       let pos = offset;
       const end = offset + length;
       while (pos < end) {
         const run = list[i] as Run;
         const take = Math.min(end, run.fileEnd) - pos;
-        pieces.push(await volume.read(run.volumeOffset + (pos - run.fileStart), take));
+        const at = pos - offset;
+        const piece = await volume.read(
+          run.volumeOffset + (pos - run.fileStart),
+          take,
+          out.subarray(at, at + take),
+        );
+        if (piece.buffer !== out.buffer || piece.byteOffset !== out.byteOffset + at) out.set(piece, at);
         pos += take;
         i++;
-      }
-      if (pieces.length === 1) return pieces[0] as Uint8Array;
-      const out = new Uint8Array(length);
-      let at = 0;
-      for (const p of pieces) {
-        out.set(p, at);
-        at += p.length;
       }
       return out;
     },

@@ -1,6 +1,4 @@
 // GUID Partition Table reader (UEFI 2.10 §5.3). Pure: works on any ByteSource.
-import { slice, type ByteSource } from '../source.js';
-import type { GptPartition } from './entries.js';
 
 export { readGpt, type GptDisk, type GptSectorSize, type ReadGptOptions } from './read-gpt.js';
 export { gptEventData } from './event-data.js';
@@ -14,12 +12,7 @@ export {
   type GptHeader,
 } from './header.js';
 export type { GptPartition } from './entries.js';
-
-/** The bytes of one partition as a ByteSource (offsets relative to the partition start). */
-export function partitionSource(disk: ByteSource, p: GptPartition): ByteSource {
-  const label = p.name === '' ? `partition ${p.index}` : `partition ${p.index} (${p.name})`;
-  return slice(disk, p.offset, p.size, `${disk.name} ${label}`);
-}
+export { partitionSource } from './partition-source.js';
 export {
   GPT_ATTR,
   GPT_ENTRY_SIZE,

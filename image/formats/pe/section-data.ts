@@ -47,11 +47,15 @@ export function sectionSource(src: ByteSource, pe: PeImage, section: PeSection):
     size,
     base: src.base + start,
     name: `${src.name} ${where}`,
-    async read(offset, length) {
+    async read(offset, length, into) {
       checkRange(this, offset, length);
-      if (offset + length <= raw) return src.read(start + offset, length);
-      const out = new Uint8Array(length);
-      if (offset < raw) out.set(await src.read(start + offset, raw - offset), 0);
+      if (offset + length <= raw) return src.read(start + offset, length, into);
+      const out =
+        into && into.byteLength >= length ? into.subarray(0, length).fill(0) : new Uint8Array(length);
+      if (offset < raw) {
+        const head = await src.read(start + offset, raw - offset, out);
+        if (head.buffer !== out.buffer || head.byteOffset !== out.byteOffset) out.set(head, 0);
+      }
       return out;
     },
   };
