@@ -16,9 +16,19 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
-import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type VerificationPolicy } from '@sigstore/verify';
+import type * as SigstoreBundle from '@sigstore/bundle';
+import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
+import type * as SigstoreVerify from '@sigstore/verify';
+
+// The sigstore packages are CommonJS: require()d, not imported. An ES import of a CommonJS package
+// also lexes it and every module it re-exports for named exports (cjs-module-lexer), ~30% more
+// start-up for these ~65 modules (issue 9, bench/fetch-measurements.mjs).
+const require = createRequire(import.meta.url);
+const { bundleFromJSON } = require('@sigstore/bundle') as typeof SigstoreBundle;
+const { HashAlgorithm, TrustedRoot } = require('@sigstore/protobuf-specs') as typeof ProtobufSpecs;
+const { toSignedEntity, toTrustMaterial, Verifier } = require('@sigstore/verify') as typeof SigstoreVerify;
+type Bundle = SigstoreBundle.Bundle;
+type VerificationPolicy = SigstoreVerify.VerificationPolicy;
 
 /** How the signer is trusted: a managed key (key.pub), or a Fulcio certificate for an OIDC identity. */
 export type BundlePolicy =
@@ -221,7 +231,7 @@ let publicGood: string | undefined;
 /** The public-good trusted_root.json embedded in @sigstore/tuf's seeds.json (no network). */
 export function publicGoodTrustedRootJson(): string {
   if (publicGood !== undefined) return publicGood;
-  const path = createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json');
+  const path = require.resolve('@sigstore/tuf/seeds.json');
   const seeds = JSON.parse(readFileSync(path, 'utf8')) as Record<
     string,
     { targets?: Record<string, string> } | undefined

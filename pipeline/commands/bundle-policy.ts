@@ -4,7 +4,7 @@
 import type { OptionSpec, ParsedArgs } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { BundlePolicy } from '../adapters/sigstore-verify.js';
-import { readSmallFile } from './eventlog-input.js';
+import { readSmallFile } from './read-small-file.js';
 
 export const POLICY_OPTIONS: OptionSpec = {
   key: { type: 'string' },

@@ -1,67 +1,19 @@
 // Inputs of `nodeimg eventlog`: reading a binary_bios_measurements file (whole, with a size cap: the
 // securityfs file reports size 0, so it is read to EOF), decoding it with the path in error messages,
 // and parsing the --pcr / --bank lists.
-import { open, type FileHandle } from 'node:fs/promises';
 import { NodeimgError, UsageError } from '../errors.js';
 import { ALL_HASH_ALGS, isHashAlg, type HashAlg } from '../../measurements/hash.js';
 import { decodeEventLog } from '../../measurements/eventlog/decode.js';
 import type { DecodedEventLog } from '../../measurements/eventlog/types.js';
 import { PCR_COUNT } from '../../measurements/register.js';
 import type { CommandIo } from '../command.js';
+import { readSmallFile } from './read-small-file.js';
+
+// moved to read-small-file.ts (no event-log decoder for callers that only read a key or root)
+export { readSmallFile };
 
 /** Largest event log accepted (real ones are a few KiB; a long dbx list adds tens of KiB). */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
-const CHUNK = 1024 * 1024;
-
-function ioError(path: string, err: unknown): NodeimgError {
-  const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'IO_NOT_FOUND' : 'IO_FAILED';
-  return new NodeimgError(code, `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-}
-
-/** Reads a whole file of at most `max` bytes; larger files are refused (PARSE_LIMIT) without reading them all. */
-export async function readSmallFile(path: string, max: number, what: string): Promise<Uint8Array> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw ioError(path, err);
-  }
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      // Ask for one byte more than allowed so that a file of exactly `max` bytes still reaches EOF.
-      const buf = new Uint8Array(Math.min(CHUNK, max + 1 - total));
-      let n: number;
-      try {
-        n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
-      } catch (err) {
-        throw ioError(path, err);
-      }
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-      if (total > max) {
-        throw new NodeimgError(
-          'PARSE_LIMIT',
-          `${path} is larger than the ${max / (1024 * 1024)} MiB limit for ${what}`,
-          {
-            hint: `is ${path} really ${what}?`,
-          },
-        );
-      }
-    }
-    const out = new Uint8Array(total);
-    let p = 0;
-    for (const c of chunks) {
-      out.set(c, p);
-      p += c.length;
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
-}
 
 export interface LoadedLog {
   readonly path: string;

@@ -7,11 +7,9 @@ import type { OptionSpec, ParsedArgs, CommandIo } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { ObjectStore } from '../ports.js';
 import type { RekorClient } from '../adapters/rekor-client.js';
-import { pinnedKey } from '../adapters/rekor/verify-entry.js';
 import { parseStoreRef } from '../adapters/store/store-ref.js';
 import { coordinates } from '../release/names.js';
-import type { FetchRequest } from '../verify/fetch-measurements.js';
-import { onlineLog } from '../verify/online-log.js';
+import type { FetchRequest, OnlineLog } from '../verify/fetch-measurements.js';
 import { RollbackState, defaultStatePath } from '../verify/rollback-state.js';
 import { POLICY_OPTIONS, policyFromArgs, readTrustFile } from './bundle-policy.js';
 
@@ -28,8 +26,9 @@ export const VERIFIER_OPTIONS: OptionSpec = {
   'allow-rollback': { type: 'boolean' },
 };
 
-/** The log keys pinned in the trusted root (Rekor v1 logs: ECDSA P-256). */
-export function pinnedLogKeys(rootJson: string, source: string) {
+/** The log keys pinned in the trusted root (Rekor v1 logs: ECDSA P-256). Online only: loaded lazily. */
+export async function pinnedLogKeys(rootJson: string, source: string) {
+  const { pinnedKey } = await import('../adapters/rekor/verify-entry.js');
   const root = JSON.parse(rootJson) as { tlogs?: { publicKey?: { rawBytes?: string } }[] };
   const keys = (root.tlogs ?? []).flatMap((t) =>
     t.publicKey?.rawBytes === undefined
@@ -75,6 +74,7 @@ export async function verifierArgs(
   const store = parseStoreRef(storeRef, { cwd: io.cwd, env: io.env });
   const state = await RollbackState.load(resolve(io.cwd, str('state') ?? defaultStatePath(io.env)));
   let client: RekorClient | undefined;
+  let online: OnlineLog | undefined;
   if (!offline && rekor !== undefined) {
     if (trustedRootJson === undefined || rootPath === undefined)
       throw new UsageError(
@@ -83,7 +83,9 @@ export async function verifierArgs(
       );
     // loaded only online: the client and its crypto cost ~0.2 s of start-up (bench/fetch-measurements.mjs)
     const { RekorClient } = await import('../adapters/rekor-client.js');
-    client = new RekorClient({ baseUrl: rekor, keys: pinnedLogKeys(trustedRootJson, rootPath) });
+    const { onlineLog } = await import('../verify/online-log.js');
+    client = new RekorClient({ baseUrl: rekor, keys: await pinnedLogKeys(trustedRootJson, rootPath) });
+    online = onlineLog(client, rekor);
   }
   return {
     client,
@@ -94,7 +96,7 @@ export async function verifierArgs(
       state,
       allowRollback: v['allow-rollback'] === true,
       ...(trustedRootJson === undefined ? {} : { trustedRootJson }),
-      ...(client === undefined || rekor === undefined ? {} : { online: onlineLog(client, rekor) }),
+      ...(online === undefined ? {} : { online }),
     },
   };
 }

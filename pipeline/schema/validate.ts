@@ -1,17 +1,21 @@
 // JSON documents are validated at the boundaries with ajv; schemas are JSON files in this folder,
 // compiled ahead of time by scripts/gen-validators.mjs (npm run build) into validators.generated.ts
-// so no run pays for loading and compiling ajv. A failure lists every instance path
+// so no run pays for loading and compiling ajv; each validator is turned into a function only when
+// its schema is first checked (lazy-validators.ts). A failure lists every instance path
 // (SchemaError.fields).
-import type { ErrorObject } from 'ajv';
 import { NodeimgError, SchemaError } from '../errors.js';
+import type { Validator } from './lazy-validators.js';
 import { VALIDATORS } from './validators.generated.js';
-import inspectSchema from './inspect.schema.json' with { type: 'json' };
 import type { InspectReport } from '../../image/inspect.js';
+import type { MeasurementsDocument } from '../../measurements/document.js';
 
-type Validator = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null };
+// The $id of the schemas the helpers below check (the key of each precompiled validator); a test
+// checks every schema file has a validator.
+const INSPECT_ID = 'https://nodeimg.dev/schema/inspect/v1.json';
+const MEASUREMENTS_ID = 'https://nodeimg.dev/schema/measurements/v1.json';
+const BOOT_CHECK_ID = 'https://nodeimg.dev/schema/boot-check/v1.json';
 
-function validator(schema: object): Validator {
-  const id = (schema as { $id?: unknown }).$id;
+function validator(id: unknown): Validator {
   const v = typeof id === 'string' ? (VALIDATORS as Record<string, Validator | undefined>)[id] : undefined;
   if (!v)
     throw new NodeimgError(
@@ -21,8 +25,7 @@ function validator(schema: object): Validator {
   return v;
 }
 
-export function assertValid(what: string, schema: object, value: unknown): void {
-  const v = validator(schema);
+function check(what: string, v: Validator, value: unknown): void {
   if (!v(value)) {
     throw new SchemaError(
       what,
@@ -31,26 +34,20 @@ export function assertValid(what: string, schema: object, value: unknown): void 
   }
 }
 
-export function assertInspectReport(value: unknown): asserts value is InspectReport {
-  assertValid('inspect report', inspectSchema, value);
+/** Throws SchemaError unless `value` matches `schema` (one of pipeline/schema/*.schema.json). */
+export function assertValid(what: string, schema: object, value: unknown): void {
+  check(what, validator((schema as { $id?: unknown }).$id), value);
 }
 
-export { inspectSchema };
-
-import measurementsSchema from './measurements.schema.json' with { type: 'json' };
-import type { MeasurementsDocument } from '../../measurements/document.js';
+export function assertInspectReport(value: unknown): asserts value is InspectReport {
+  check('inspect report', validator(INSPECT_ID), value);
+}
 
 export function assertMeasurementsDocument(value: unknown): asserts value is MeasurementsDocument {
-  assertValid('measurements document', measurementsSchema, value);
+  check('measurements document', validator(MEASUREMENTS_ID), value);
 }
-
-export { measurementsSchema };
-
-import bootCheckSchema from './boot-check.schema.json' with { type: 'json' };
 
 /** `nodeimg boot-check --json` output. */
 export function assertBootCheckReport(value: unknown): void {
-  assertValid('boot-check report', bootCheckSchema, value);
+  check('boot-check report', validator(BOOT_CHECK_ID), value);
 }
-
-export { bootCheckSchema };
