@@ -81,7 +81,10 @@ cache and compares:
   - every stage of the manifest (key, output digests): the first stage that differs is named;
   - every artefact digest and every expected PCR value (manifest and measurements.json);
   - the published artefacts (--check-artefacts, default disk.raw), downloaded: a disk image that
-    differs is explained by GPT region, ESP file and UKI section (with a diff of .cmdline/.osrel);
+    differs is explained by GPT region, ESP file and UKI section (with a diff of .cmdline/.osrel),
+    erofs root file (type, size, mode, owner, mtime, link target, xattrs, a diff of text files;
+    a dm-verity hash partition is said to follow its data partition) and initrd member; a tar or
+    gzip'd tar (disk.tar.gz) member by member, descending into a disk.raw member;
     diffoscope's output is added when diffoscope is on PATH.
 
 options:

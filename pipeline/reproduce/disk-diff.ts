@@ -4,7 +4,6 @@
 // files that differ (path, size, sha256, with our FAT reader); inside a PE/UKI, the sections
 // that differ (our PE parser), with a line diff of the text sections systemd-stub reads
 // (.cmdline, .osrel, .uname; systemd's UKI specification, "UKI sections").
-import { open } from 'node:fs/promises';
 import { withFileSource } from '../../image/file-source.js';
 import { NodeimgError } from '../errors.js';
 import { readGpt, partitionSource, type GptDisk } from '../../image/formats/gpt/index.js';
@@ -17,6 +16,8 @@ import { sha256Of } from '../../image/digest.js';
 import type { ByteSource } from '../../image/formats/source.js';
 import { lineDiff } from './text-diff.js';
 import { cpioDifferences, type MemberDifference } from './archive-diff.js';
+import type { TreeDifference } from './entry-diff.js';
+import { explainPartition } from './partition-diff.js';
 
 const CHUNK = 1024 * 1024;
 const MAX_RANGES = 64;
@@ -52,6 +53,10 @@ export interface RegionDifference {
   readonly partition: number | null;
   readonly ranges: readonly ByteRange[];
   readonly files?: readonly FileDifference[];
+  /** An erofs partition: the files that differ. */
+  readonly filesystem?: TreeDifference;
+  /** A dm-verity hash partition: why it differs (its hash blocks are not listed). */
+  readonly note?: string;
 }
 
 export interface DiskDifference {
@@ -60,34 +65,33 @@ export interface DiskDifference {
   readonly warnings: readonly string[];
 }
 
-/** Byte ranges where two files differ (coalesced per chunk; at most MAX_RANGES). */
-export async function differingRanges(a: string, b: string): Promise<ByteRange[]> {
-  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
-  try {
-    const size = Math.max((await fa.stat()).size, (await fb.stat()).size);
-    const ba = Buffer.alloc(CHUNK);
-    const bb = Buffer.alloc(CHUNK);
-    const out: ByteRange[] = [];
-    for (let off = 0; off < size; off += CHUNK) {
-      ba.fill(0);
-      bb.fill(0);
-      const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, off), fb.read(bb, 0, CHUNK, off)]);
-      const n = Math.max(ra.bytesRead, rb.bytesRead);
-      if (ra.bytesRead === rb.bytesRead && ba.subarray(0, n).equals(bb.subarray(0, n))) continue;
-      let first = 0;
-      while (first < n && ba[first] === bb[first]) first++;
-      let last = n - 1;
-      while (last > first && ba[last] === bb[last]) last--;
-      const prev = out[out.length - 1];
-      if (prev && prev.offset + prev.length === off + first)
-        out[out.length - 1] = { offset: prev.offset, length: prev.length + last - first + 1 };
-      else out.push({ offset: off + first, length: last - first + 1 });
-      if (out.length >= MAX_RANGES) break;
-    }
+/** Byte ranges where two sources differ (coalesced per chunk; at most MAX_RANGES); bytes past
+ * the end of the shorter one count as zeros. */
+export async function differingRanges(a: ByteSource, b: ByteSource): Promise<ByteRange[]> {
+  const size = Math.max(a.size, b.size);
+  const part = async (src: ByteSource, off: number, n: number): Promise<Uint8Array> => {
+    const have = Math.max(0, Math.min(n, src.size - off));
+    if (have === n) return src.read(off, n);
+    const out = new Uint8Array(n);
+    if (have > 0) out.set(await src.read(off, have));
     return out;
-  } finally {
-    await Promise.all([fa.close(), fb.close()]);
+  };
+  const out: ByteRange[] = [];
+  for (let off = 0; off < size; off += CHUNK) {
+    const n = Math.min(CHUNK, size - off);
+    const [ba, bb] = await Promise.all([part(a, off, n), part(b, off, n)]);
+    if (Buffer.from(ba.buffer, ba.byteOffset, n).equals(Buffer.from(bb.buffer, bb.byteOffset, n))) continue;
+    let first = 0;
+    while (first < n && ba[first] === bb[first]) first++;
+    let last = n - 1;
+    while (last > first && ba[last] === bb[last]) last--;
+    const prev = out[out.length - 1];
+    if (prev && prev.offset + prev.length === off + first)
+      out[out.length - 1] = { offset: prev.offset, length: prev.length + last - first + 1 };
+    else out.push({ offset: off + first, length: last - first + 1 });
+    if (out.length >= MAX_RANGES) break;
   }
+  return out;
 }
 
 function regionsOf(
@@ -219,63 +223,71 @@ async function fatDifferences(a: ByteSource, b: ByteSource): Promise<FileDiffere
   return out;
 }
 
-/** How the published disk image `published` differs from the rebuilt `rebuilt`. */
+/** How the published disk image `published` differs from the rebuilt `rebuilt` (file paths). */
 export async function explainDisk(published: string, rebuilt: string): Promise<DiskDifference> {
-  const ranges = await differingRanges(published, rebuilt);
-  return withFileSource(published, (pa) =>
-    withFileSource(rebuilt, async (pb) => {
-      const warnings: string[] = [];
-      let gpt: GptDisk | undefined;
-      let gptB: GptDisk | undefined;
-      try {
-        gpt = await readGpt(pb);
-        gptB = await readGpt(pa);
-      } catch (err) {
-        if (!(err instanceof NodeimgError)) throw err;
-        warnings.push(`cannot read the GPT: ${err.message}`);
+  return withFileSource(published, (pa) => withFileSource(rebuilt, (pb) => explainDiskSources(pa, pb)));
+}
+
+/** The same over two sources (a disk image inside a tar archive, a test's bytes). */
+export async function explainDiskSources(pa: ByteSource, pb: ByteSource): Promise<DiskDifference> {
+  const ranges = await differingRanges(pa, pb);
+  const warnings: string[] = [];
+  let gpt: GptDisk | undefined;
+  let gptB: GptDisk | undefined;
+  try {
+    gpt = await readGpt(pb);
+    gptB = await readGpt(pa);
+  } catch (err) {
+    if (!(err instanceof NodeimgError)) throw err;
+    warnings.push(`cannot read the GPT: ${err.message}`);
+  }
+  const size = { published: pa.size, rebuilt: pb.size };
+  if (!gpt) return { size, regions: [{ region: 'disk', partition: null, ranges }], warnings };
+  const regions: RegionDifference[] = [];
+  const layout = regionsOf(gpt, pb.size);
+  const unplaced: ByteRange[] = [];
+  for (const r of ranges) {
+    const hit = layout.filter((x) => r.offset < x.end && r.offset + r.length > x.start);
+    if (hit.length === 0) unplaced.push(r);
+    for (const x of hit) {
+      let reg = regions.find((g) => g.region === x.name);
+      if (!reg) {
+        reg = { region: x.name, partition: x.partition, ranges: [] };
+        regions.push(reg);
       }
-      if (!gpt)
-        return {
-          size: { published: pa.size, rebuilt: pb.size },
-          regions: [{ region: 'disk', partition: null, ranges }],
-          warnings,
-        };
-      const regions: RegionDifference[] = [];
-      const layout = regionsOf(gpt, pb.size);
-      const unplaced: ByteRange[] = [];
-      for (const r of ranges) {
-        const hit = layout.filter((x) => r.offset < x.end && r.offset + r.length > x.start);
-        if (hit.length === 0) unplaced.push(r);
-        for (const x of hit) {
-          let reg = regions.find((g) => g.region === x.name);
-          if (!reg) {
-            reg = { region: x.name, partition: x.partition, ranges: [] };
-            regions.push(reg);
-          }
-          const start = Math.max(r.offset, x.start);
-          (reg.ranges as ByteRange[]).push({
-            offset: start,
-            length: Math.min(r.offset + r.length, x.end) - start,
-          });
-        }
+      const start = Math.max(r.offset, x.start);
+      (reg.ranges as ByteRange[]).push({
+        offset: start,
+        length: Math.min(r.offset + r.length, x.end) - start,
+      });
+    }
+  }
+  if (unplaced.length > 0)
+    regions.push({ region: 'outside any partition', partition: null, ranges: unplaced });
+  const differing = new Set(regions.flatMap((r) => (r.partition === null ? [] : [r.partition])));
+  for (const [i, reg] of regions.entries()) {
+    const p = gpt.partitions.find((x) => x.index === reg.partition);
+    const q = gptB?.partitions.find((x) => x.index === reg.partition);
+    if (!p || !q || p.typeGuid !== q.typeGuid) continue;
+    try {
+      if (p.typeGuid === ESP_TYPE) {
+        if (q.offset !== p.offset || q.size !== p.size) continue;
+        regions[i] = { ...reg, files: await fatDifferences(partitionSource(pa, q), partitionSource(pb, p)) };
+        continue;
       }
-      if (unplaced.length > 0)
-        regions.push({ region: 'outside any partition', partition: null, ranges: unplaced });
-      for (const [i, reg] of regions.entries()) {
-        const p = gpt.partitions.find((q) => q.index === reg.partition);
-        const q = gptB?.partitions.find((x) => x.index === reg.partition);
-        if (!p || !q || p.typeGuid !== ESP_TYPE || q.offset !== p.offset || q.size !== p.size) continue;
-        try {
-          regions[i] = {
-            ...reg,
-            files: await fatDifferences(partitionSource(pa, q), partitionSource(pb, p)),
-          };
-        } catch (err) {
-          if (!(err instanceof NodeimgError)) throw err;
-          warnings.push(`${reg.region}: cannot compare the FAT file systems: ${err.message}`);
-        }
-      }
-      return { size: { published: pa.size, rebuilt: pb.size }, regions, warnings };
-    }),
-  );
+      const more = await explainPartition(
+        partitionSource(pa, q),
+        partitionSource(pb, p),
+        q,
+        p,
+        gpt.partitions,
+        differing,
+      );
+      if (more) regions[i] = { ...reg, ...more };
+    } catch (err) {
+      if (!(err instanceof NodeimgError)) throw err;
+      warnings.push(`${reg.region}: cannot compare the file systems: ${err.message}`);
+    }
+  }
+  return { size, regions, warnings };
 }

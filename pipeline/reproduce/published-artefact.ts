@@ -4,7 +4,8 @@
 // the artefact is downloaded into the work folder (hashed while it is written; a store that records
 // digests throws PUBLISH_INTEGRITY after the last chunk when the bytes changed: that is reported,
 // not fatal, since the point is to explain the difference) and, for a disk image, explained
-// structurally (disk-diff.ts). diffoscope's output is added when it is on PATH.
+// structurally (disk-diff.ts), for a tar or gzip'd tar member by member (tar-diff.ts).
+// diffoscope's output is added when it is on PATH.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { NodeimgError } from '../errors.js';
 import type { ObjectReader } from '../ports.js';
 import type { ReleaseArtefact } from '../release/documents.js';
 import { explainDisk, type DiskDifference } from './disk-diff.js';
+import { explainArchive, isTarName, type ArchiveDifference } from './tar-diff.js';
 
 const DIFFOSCOPE_MAX = 64 * 1024;
 
@@ -29,6 +31,8 @@ export interface PublishedArtefactCheck {
   readonly storeIntegrity: string | null;
   readonly ok: boolean;
   readonly disk?: DiskDifference;
+  /** A tar or gzip'd tar: the members that differ. */
+  readonly archive?: ArchiveDifference;
   readonly diffoscope?: string;
 }
 
@@ -95,6 +99,23 @@ async function matches(
   }
 }
 
+/** The member diff of two archives; an archive that does not parse is reported, not fatal. */
+async function archiveDiff(published: string, rebuilt: string, workDir: string): Promise<ArchiveDifference> {
+  try {
+    return await explainArchive(published, rebuilt, workDir);
+  } catch (err) {
+    if (!(err instanceof NodeimgError)) throw err;
+    return {
+      type: 'tar',
+      compared: 0,
+      entries: [],
+      more: 0,
+      notes: [`cannot compare: ${err.message}`],
+      disks: [],
+    };
+  }
+}
+
 export async function checkPublishedArtefact(opts: {
   readonly store: Pick<ObjectReader, 'getStream' | 'ref'>;
   readonly artefact: ReleaseArtefact;
@@ -127,6 +148,12 @@ export async function checkPublishedArtefact(opts: {
   };
   if (opts.rebuiltPath === null || got.sha256 === opts.rebuiltSha256) return checked;
   const disk = a.name.endsWith('.raw') ? await explainDisk(path, opts.rebuiltPath) : undefined;
+  const archive = isTarName(a.name) ? await archiveDiff(path, opts.rebuiltPath, opts.workDir) : undefined;
   const dscope = await diffoscope(path, opts.rebuiltPath, opts.env);
-  return { ...checked, ...(disk ? { disk } : {}), ...(dscope !== undefined ? { diffoscope: dscope } : {}) };
+  return {
+    ...checked,
+    ...(disk ? { disk } : {}),
+    ...(archive ? { archive } : {}),
+    ...(dscope !== undefined ? { diffoscope: dscope } : {}),
+  };
 }

@@ -1,13 +1,60 @@
 // The human form of a reproducibility report: the verdict first, then where it was lost (the first
 // differing stage, its differing outputs and inputs), the artefacts and PCRs that differ, and for
 // a published artefact that differs from the rebuild: the GPT regions with their byte ranges, the
-// ESP files (path, size, sha256) and the UKI sections, with a line diff of the text sections.
-// Pure.
-import type { RegionDifference } from './disk-diff.js';
+// ESP files (path, size, sha256) and the UKI sections, with a line diff of the text sections; the
+// files of an erofs partition and the members of a tar archive that differ (type, size, mode,
+// owner, mtime, link target, content digest, a line diff for text), and why a dm-verity hash
+// partition differs. Pure.
+import type { DiskDifference, RegionDifference } from './disk-diff.js';
+import type { EntrySide, TreeDifference } from './entry-diff.js';
+import type { ArchiveDifference } from './tar-diff.js';
 import type { ReproduceReport } from './reproduce.js';
 
 const short = (h: string | null): string => (h === null ? '(none)' : `${h.slice(0, 16)}…`);
 const hex = (n: number): string => `0x${n.toString(16)}`;
+
+function entrySide(e: EntrySide | null): string {
+  if (e === null) return 'absent';
+  return [
+    `${e.type} ${e.size} bytes mode ${e.mode} owner ${e.uid}:${e.gid}`,
+    e.owner !== undefined ? ` (${e.owner})` : '',
+    ` mtime ${e.mtime}`,
+    e.nlink !== undefined && e.type !== 'dir' && e.nlink !== 1 ? ` nlink ${e.nlink}` : '',
+    e.target !== undefined ? ` -> ${e.target}` : '',
+    e.rdev !== undefined ? ` device ${e.rdev}` : '',
+    e.sha256 !== null ? ` sha256 ${short(e.sha256)}` : '',
+    e.xattrs !== undefined ? ` xattrs ${e.xattrs.join(' ')}` : '',
+  ].join('');
+}
+
+/** The entries of a file system or archive that differ, indented by `pad`. */
+export function treeText(t: TreeDifference, pad: string): string[] {
+  const n = t.entries.length + t.more;
+  const lines = [`${pad}${t.type}: ${n} of ${t.compared} entries differ`];
+  for (const e of t.entries) {
+    lines.push(`${pad}  ${e.path} (${e.fields.join(', ')})`);
+    lines.push(`${pad}    published: ${entrySide(e.published)}`);
+    lines.push(`${pad}    rebuilt:   ${entrySide(e.rebuilt)}`);
+    for (const d of e.diff ?? []) lines.push(`${pad}      ${d}`);
+  }
+  if (t.more > 0)
+    lines.push(`${pad}  … and ${t.more} more (see --json for the first ${t.entries.length} only)`);
+  for (const note of t.notes) lines.push(`${pad}  note: ${note}`);
+  return lines;
+}
+
+function diskText(d: DiskDifference, pad: string): string[] {
+  const out = [`${pad}disk: ${d.size.published} bytes published, ${d.size.rebuilt} rebuilt`];
+  for (const g of d.regions) out.push(...region(g).map((l) => pad.slice(4) + l));
+  for (const w of d.warnings) out.push(`${pad}warning: ${w}`);
+  return out;
+}
+
+function archiveText(a: ArchiveDifference, pad: string): string[] {
+  const out = treeText(a, pad);
+  for (const d of a.disks) out.push(`${pad}member ${d.path}:`, ...diskText(d.disk, `${pad}  `));
+  return out;
+}
 
 function region(r: RegionDifference): string[] {
   const lines = [
@@ -31,6 +78,8 @@ function region(r: RegionDifference): string[] {
       }
     }
   }
+  if (r.note !== undefined) lines.push(`      ${r.note}`);
+  if (r.filesystem) lines.push(...treeText(r.filesystem, '      '));
   return lines;
 }
 
@@ -71,11 +120,8 @@ export function reportText(r: ReproduceReport): string {
       `  published ${p.name} (stage ${p.stage ?? '?'}): downloaded ${short(p.downloaded)}, info.json lists ${short(p.listed)}, rebuilt ${short(p.rebuilt)}`,
     );
     if (p.storeIntegrity) out.push(`    the store's own digest check failed: ${p.storeIntegrity}`);
-    if (p.disk) {
-      out.push(`    disk: ${p.disk.size.published} bytes published, ${p.disk.size.rebuilt} rebuilt`);
-      for (const g of p.disk.regions) out.push(...region(g));
-      for (const w of p.disk.warnings) out.push(`    warning: ${w}`);
-    }
+    if (p.disk) out.push(...diskText(p.disk, '    '));
+    if (p.archive) out.push(...archiveText(p.archive, '    '));
     if (p.diffoscope) out.push('    diffoscope:', ...p.diffoscope.split('\n').map((l) => `      ${l}`));
   }
   return `${out.join('\n')}\n`;

@@ -1,4 +1,5 @@
-// Byte-level fix-ups for tar and gzip streams written by image/build (pure).
+// Byte-level fix-ups for tar and gzip streams written by image/build, and bounded readers of tar
+// and newc cpio archives (pure).
 export {
   GZIP_HEADER_SIZE,
   GZIP_OS_UNIX,
@@ -8,3 +9,4 @@ export {
   toOldGnuHeader,
 } from './tar-gzip.js';
 export { MAX_CPIO_MEMBERS, readNewcCpio, type CpioMember } from './cpio.js';
+export { MAX_TAR_MEMBERS, readTar, type TarMember, type TarType } from './tar.js';
