@@ -15,6 +15,9 @@ import { assertToolsPresent, packageVersions } from './tools.js';
 import { nodeimgVersion } from './version.js';
 import './rootfs-planner.js'; // registers the root file system stages and planner (registry.ts)
 import { createHash } from 'node:crypto';
+import type { LockedPackage } from '../../image/build/stages/apt.js';
+import { fetchLocked } from '../packages/fetch-locked.js';
+import type { ObjectReader } from '../ports.js';
 
 export interface BuildOptions {
   /** Recipe file, or a folder holding recipe.json. */
@@ -30,6 +33,10 @@ export interface BuildOptions {
   /** Secure Boot key and certificate; override the recipe's /boot/secureBoot. */
   readonly signing?: SigningFiles;
   readonly signal?: AbortSignal;
+  /** A release store's package archive: missing .debs are taken from it first (issue 12 §3). */
+  readonly archive?: ObjectReader;
+  /** false: never download from the lock's mirror URLs (only the cache and the archive). */
+  readonly useMirror?: boolean;
   readonly verifyCache?: boolean;
   readonly concurrency?: number;
   readonly events?: EngineEvents;
@@ -59,14 +66,26 @@ export async function buildRecipe(opts: BuildOptions): Promise<BuildResult> {
     (r.boot.secureBoot
       ? { key: join(loaded.dir, r.boot.secureBoot.key), cert: join(loaded.dir, r.boot.secureBoot.cert) }
       : undefined);
-  const plan = await planBuild({ loaded, lock: lock.lock, ...(signing ? { signing } : {}) });
+  const cacheDir = resolve(opts.cwd, opts.cache ?? defaultCacheDir(opts.env, opts.cwd));
+  const cache = new StageCache(cacheDir);
+  const fetchDeb = async (p: LockedPackage, signal: AbortSignal, progress: (t: string) => void) => {
+    progress(`fetching ${(p.size / 1e6).toFixed(1)} MB`);
+    const got = await fetchLocked(p, {
+      cacheDir: cache.debsDir,
+      ...(opts.archive ? { archive: opts.archive } : {}),
+      ...(opts.useMirror === false ? { useMirror: false } : {}),
+      http: { signal },
+    });
+    return got.source === 'archive'
+      ? `the package archive ${opts.archive?.ref ?? ''}`
+      : `${got.source} ${p.url}`;
+  };
+  const plan = await planBuild({ loaded, lock: lock.lock, fetchDeb, ...(signing ? { signing } : {}) });
   await assertToolsPresent(plan.nodes);
   const toolVersions = await packageVersions(
     plan.nodes.flatMap((n) => n.tools.map((t) => t.package)),
     opts.signal,
   );
-  const cacheDir = resolve(opts.cwd, opts.cache ?? defaultCacheDir(opts.env, opts.cwd));
-  const cache = new StageCache(cacheDir);
   try {
     await cache.init();
     await cache.cleanStale();

@@ -49,12 +49,15 @@ export class StageCache {
   readonly stagesDir: string;
   readonly tmpDir: string;
   readonly debsDir: string;
+  /** The lock's apt metadata (InRelease files and Packages indexes by sha256, issue 12). */
+  readonly metaDir: string;
 
   constructor(root: string) {
     this.root = root;
     this.stagesDir = join(root, 'stages');
     this.tmpDir = join(root, 'tmp');
     this.debsDir = join(root, 'debs');
+    this.metaDir = join(root, 'apt-meta');
   }
 
   async init(): Promise<void> {

@@ -5,6 +5,7 @@ import type {
   BuildStage,
   KnownFile,
   ParamValue,
+  SourceContext,
   SourceStage,
   StageRunContext,
   ToolRef,
@@ -72,7 +73,12 @@ export function buildNode<P extends ParamValue>(
 }
 
 /** A node whose outputs `impl` keeps in its own store (a locked .deb). */
-export function sourceNode<P extends ParamValue>(impl: SourceStage<P>, id: string, params: P): SourceNode {
+export function sourceNode<P extends ParamValue>(
+  impl: SourceStage<P>,
+  id: string,
+  params: P,
+  services: Pick<SourceContext<P>, 'download'> = {},
+): SourceNode {
   const known = impl.known(params);
   return {
     type: 'source',
@@ -86,7 +92,8 @@ export function sourceNode<P extends ParamValue>(impl: SourceStage<P>, id: strin
     outputs: Object.keys(known).sort(),
     known,
     present: (storeDir, signal) => impl.present({ params, storeDir, signal, progress: () => undefined }),
-    materialize: (storeDir, signal, progress) => impl.materialize({ params, storeDir, signal, progress }),
+    materialize: (storeDir, signal, progress) =>
+      impl.materialize({ params, storeDir, signal, progress, ...services }),
   };
 }
 

@@ -18,6 +18,8 @@ const MAX_LOCK = 16 * 1024 * 1024;
 export interface Lock {
   readonly lock: 1;
   readonly distribution: { readonly name: 'debian'; readonly suite: string; readonly architecture: string };
+  /** The apt sources the lock was authenticated from (issue 12); absent for host-apt locks. */
+  readonly sources?: readonly string[];
   readonly packages: readonly LockedPackage[];
 }
 
@@ -28,10 +30,15 @@ export interface LoadedLock {
 }
 
 /** The lock document for resolved packages, sorted by name. Pure. */
-export function makeLock(recipe: Recipe, packages: readonly LockedPackage[]): Lock {
+export function makeLock(
+  recipe: Recipe,
+  packages: readonly LockedPackage[],
+  sources?: readonly string[],
+): Lock {
   return {
     lock: 1,
     distribution: { ...recipe.distribution },
+    ...(sources === undefined ? {} : { sources: [...sources] }),
     packages: [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }

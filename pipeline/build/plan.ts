@@ -72,6 +72,15 @@ export interface PlanOptions {
   readonly lock: Lock;
   /** Secure Boot signing key and certificate (from the command line or the recipe). */
   readonly signing?: SigningFiles;
+  /**
+   * Gets a locked .deb into the cache's .deb store (issue 12: package archive first, then the
+   * mirror, checked against the lock); returns what served it. Absent: apt-get download.
+   */
+  readonly fetchDeb?: (
+    p: LockedPackage,
+    signal: AbortSignal,
+    progress: (text: string) => void,
+  ) => Promise<string>;
 }
 
 /** The FAT volume id of the ESP: the first 4 bytes of sha256("<seed>:esp-volume-id"). Pure. */
@@ -124,13 +133,18 @@ export async function planBuild(opts: PlanOptions): Promise<Plan> {
     if (!fetched.has(id)) {
       fetched.add(id);
       nodes.push(
-        sourceNode(fetchStage, id, {
-          name: p.name,
-          version: p.version,
-          architecture: p.architecture,
-          sha256: p.sha256,
-          size: p.size,
-        }),
+        sourceNode(
+          fetchStage,
+          id,
+          {
+            name: p.name,
+            version: p.version,
+            architecture: p.architecture,
+            sha256: p.sha256,
+            size: p.size,
+          },
+          opts.fetchDeb ? { download: (signal, progress) => opts.fetchDeb!(p, signal, progress) } : {},
+        ),
       );
     }
     return { stage: id, output: 'deb' };

@@ -109,6 +109,8 @@ export type RootfsLocker = (
   recipe: Recipe,
   rootfs: NonNullable<Recipe['rootfs']>,
   signal?: AbortSignal,
+  /** apt source lines mmdebstrap resolves from (default: the suite's Debian mirrors). */
+  mirrors?: readonly string[],
 ) => Promise<readonly LockedPackage[]>;
 
 let rootfsLocker: RootfsLocker | undefined;

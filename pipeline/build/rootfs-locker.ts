@@ -38,7 +38,7 @@ export function lockedPackageOf(d: LockedDeb, requested: ReadonlySet<string>): L
   };
 }
 
-registerRootfsLocker(async (recipe, rootfs, signal) => {
+registerRootfsLocker(async (recipe, rootfs, signal, mirrors) => {
   const include = (rootfs.packages ?? []).map(packageName);
   if ((rootfs.packages ?? []).some((p) => p.includes('=')))
     throw new NodeimgError('USAGE', '/rootfs/packages: a root file system package cannot pin a version', {
@@ -50,6 +50,7 @@ registerRootfsLocker(async (recipe, rootfs, signal) => {
       architecture: recipe.distribution.architecture,
       variant: rootfs.variant ?? 'minbase',
       include,
+      ...(mirrors === undefined ? {} : { mirrors }),
     },
     {
       debStore: join(defaultCacheDir(process.env, process.cwd()), 'debs', 'sha256'),

@@ -14,7 +14,7 @@ import { progress, progressMode } from '../build/tasks.js';
 import { assertSchema } from '../build/schema-errors.js';
 
 const USAGE =
-  'nodeimg build <recipe.json | recipe folder> [-o DIR] [--cache DIR] [--lock FILE] [--key sb.key --cert sb.crt] [--verify-cache] [--json]';
+  'nodeimg build <recipe.json | recipe folder> [-o DIR] [--cache DIR] [--lock FILE] [--key sb.key --cert sb.crt] [--archive STORE] [--no-mirror] [--verify-cache] [--json]';
 const SUMMARY_SCHEMA_ID = 'https://nodeimg.dev/schema/build-summary/v1.json';
 
 function summary(r: BuildResult) {
@@ -57,11 +57,16 @@ options:
   --lock FILE         the lock (default ${LOCK_FILE} next to the recipe; made by nodeimg lock)
   --key FILE          sign the UKI (and systemd-boot) for Secure Boot with this unencrypted PEM RSA
   --cert FILE         key and certificate (instead of the recipe's /boot/secureBoot)
+  --archive STORE     take missing .debs from this release store's package archive first
+                      (packages/sha256/<hex>, published by nodeimg release: dir:PATH, s3://BUCKET/PREFIX,
+                      https://...), then from the lock's mirror URLs
+  --no-mirror         never download from a mirror: only the cache and --archive
   --verify-cache      also re-hash the outputs of stages found in the cache (slower)
   --json              a summary on stdout (schema: pipeline/schema/build-summary.schema.json): which
                       stages ran or came from the cache, with times; no progress on stderr
 
-Every package comes from the lock, and every .deb is checked against its sha256 before use; a
+Every package comes from the lock, and every .deb is checked against its size and sha256 whichever
+source served it (cache, --archive, mirror); a
 lock that does not pin exactly the recipe's packages is refused. A stage runs only when the
 sha256 of its kind, version, parameters, input digests and tool versions is not in the cache.
 manifest.json (pipeline/schema/build-manifest.schema.json) records all of it without paths or
@@ -72,6 +77,8 @@ times: two builds of the same recipe and lock with the same tools give identical
     lock: { type: 'string' },
     key: { type: 'string' },
     cert: { type: 'string' },
+    archive: { type: 'string' },
+    'no-mirror': { type: 'boolean' },
     'verify-cache': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -84,6 +91,14 @@ times: two builds of the same recipe and lock with the same tools give identical
     if ((key === undefined) !== (cert === undefined))
       throw new UsageError('--key and --cert go together', { hint: `usage: ${USAGE}` });
     const json = v['json'] === true;
+    const archiveRef = str('archive');
+    const archive =
+      archiveRef === undefined
+        ? undefined
+        : (await import('../adapters/store/store-ref.js')).parseStoreRef(archiveRef, {
+            cwd: io.cwd,
+            env: io.env,
+          });
     const shown = progress(progressMode(io.stderr, io.env, json), io.stderr);
     const interrupt = onInterrupt(
       io.stderr,
@@ -101,6 +116,8 @@ times: two builds of the same recipe and lock with the same tools give identical
         ...(str('lock') ? { lock: str('lock') as string } : {}),
         ...(key && cert ? { signing: { key: resolve(io.cwd, key), cert: resolve(io.cwd, cert) } } : {}),
         ...(v['verify-cache'] === true ? { verifyCache: true } : {}),
+        ...(archive ? { archive } : {}),
+        ...(v['no-mirror'] === true ? { useMirror: false } : {}),
         signal: interrupt.signal,
         events: shown.events,
         onPlan: shown.onPlan,

@@ -25,6 +25,8 @@ export interface TestDeb {
   readonly licence?: string | null;
   /** Bytes of filler in the data file (default a few). */
   readonly filler?: number;
+  /** A real .deb to serve as it is (its control file must say this name, version and architecture). */
+  readonly file?: string;
 }
 
 export interface PublishOptions {
@@ -127,6 +129,7 @@ export class TestAptRepo {
 
   /** The .deb bytes of a package (built once per name/version/arch/licence/filler). */
   async deb(d: TestDeb): Promise<Uint8Array> {
+    if (d.file !== undefined) return new Uint8Array(await readFile(d.file));
     const id = JSON.stringify([
       d.name,
       d.version,

@@ -22,6 +22,8 @@ export interface LockedPackage {
   readonly url: string;
   readonly section: string;
   readonly priority: string;
+  /** Provenance (issue 12): the signed InRelease that vouched for it; absent for host-apt locks. */
+  readonly release?: { readonly suite: string; readonly inRelease: string; readonly date: string };
 }
 
 const HINT =

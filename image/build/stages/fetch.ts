@@ -96,7 +96,13 @@ export const fetchStage: SourceStage<FetchParams> = {
     const p = ctx.params;
     const path = debPath(ctx.storeDir, p.sha256);
     if (!(await exists(path))) {
-      await download(ctx, path);
+      if (ctx.download) {
+        const from = await ctx.download(ctx.signal, ctx.progress);
+        // the downloader checked size and sha256 against the lock; it must have put it here
+        if (!(await exists(path)))
+          throw new NodeimgError('INTERNAL', `${label(p)} came from ${from} but is not at ${path}`);
+        ctx.progress(`from ${from}`);
+      } else await download(ctx, path);
       return { paths: { deb: path }, fetched: true };
     }
     ctx.progress('verifying the stored .deb');

@@ -56,6 +56,12 @@ export interface SourceContext<P extends ParamValue> {
   readonly storeDir: string;
   readonly signal: AbortSignal;
   readonly progress: (text: string) => void;
+  /**
+   * Gets a missing output into the store from wherever the build was told to look (issue 12: the
+   * release's package archive, then the mirror), checked against the lock; returns what served it.
+   * Absent: the stage's own way (fetch.ts: apt-get download).
+   */
+  readonly download?: (signal: AbortSignal, progress: (text: string) => void) => Promise<string>;
 }
 
 export interface SourceStage<P extends ParamValue> {

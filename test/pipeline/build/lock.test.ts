@@ -1,4 +1,4 @@
-// The lock: apt's output parsed, packages resolved through the host's apt indexes (no download),
+// The lock: apt's output parsed, packages resolved through the host's apt indexes (--host-apt, no download),
 // a lock that does not pin the recipe's package set refused with the packages named, and
 // `nodeimg lock --check` offline.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -109,10 +109,10 @@ describe('lock', () => {
     await expect(readFile(join(d, 'x.lock.json'))).rejects.toThrow();
   });
 
-  it('nodeimg lock resolves the packages through apt without downloading, as the schema says', async () => {
+  it('nodeimg lock --host-apt resolves the packages through apt without downloading, as the schema says', async () => {
     const d = await recipeCopy(join(dir, 'fresh'));
     const out = join(d, 'fresh.lock.json');
-    const r = await run(['lock', d, '-o', out]);
+    const r = await run(['lock', d, '-o', out, '--host-apt']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/linux-image-amd64\s+linux-image-\d\S*-amd64\s/);
