@@ -10,11 +10,12 @@ import { NodeimgError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { STORE_REF_FORMS } from '../adapters/store/store-ref.js';
 import { fetchMeasurements } from '../verify/fetch-measurements.js';
+import type { PackagesCheck } from '../verify/packages.js';
 import { VERIFIER_OPTIONS, verifierArgs } from './verifier-args.js';
 import { toConstellation } from '../../measurements/constellation.js';
 
 const USAGE =
-  'nodeimg fetch-measurements --version vX.Y.Z --store REF (--key key.pub | --certificate-identity ID --certificate-oidc-issuer URL) [--trusted-root FILE] (--offline | --rekor URL) [-o FILE] [--json]';
+  'nodeimg fetch-measurements --version vX.Y.Z --store REF (--key key.pub | --certificate-identity ID --certificate-oidc-issuer URL) [--trusted-root FILE] (--offline | --rekor URL) [-o FILE] [--packages [--verify-packages [--deep] [--keyring FILE]]] [--json]';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -26,6 +27,16 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   } catch (err) {
     throw new NodeimgError('IO_FAILED', `cannot write ${path}: ${(err as Error).message}`);
   }
+}
+
+function packagesLine(p: PackagesCheck | null): string | undefined {
+  if (p === null) return undefined;
+  return (
+    `  packages: ${p.count} traced in packages.json ${p.provenance.sha256}` +
+    (p.archive === null
+      ? ' (archive not re-checked: --verify-packages)\n'
+      : `; archive re-checked: ${p.archive.releases} signed InRelease, ${p.archive.debBytes} bytes of .debs ${p.archive.deep ? 're-hashed' : 'present'}\n`)
+  );
 }
 
 export const fetchMeasurementsCommand: Command = {
@@ -62,6 +73,13 @@ options:
   -o, --out FILE            write measurements.json exactly as published and signed
   --constellation FILE      also write Constellation's ImageMeasurementsV2 for --csp and
                             --attestation-variant
+  --packages                also verify info.json and the release's packages.json and
+                            sbom.spdx.json against the sha256 info.json lists (issue 12)
+  --verify-packages         --packages, and re-check the package archive in the store
+                            (every InRelease signature against --keyring, every index and
+                            stanza, every pool .deb present with its size and sha256)
+  --deep                    with --verify-packages: download and re-hash every archived .deb
+  --keyring FILE            default /usr/share/keyrings/debian-archive-keyring.gpg
   --json                    a JSON summary on stdout
 
 exit codes: 0 verified; 10 digest mismatch (changed after release), 11 bad signature, 12 another
@@ -76,6 +94,10 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
     csp: { type: 'string' },
     'attestation-variant': { type: 'string' },
     json: { type: 'boolean' },
+    packages: { type: 'boolean' },
+    'verify-packages': { type: 'boolean' },
+    deep: { type: 'boolean' },
+    keyring: { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
   async run(args, io: CommandIo): Promise<number> {
@@ -84,10 +106,34 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
     const cst = str(v['constellation']);
     if (cst !== undefined && (str(v['csp']) === undefined || str(v['attestation-variant']) === undefined))
       throw new UsageError('--constellation needs --csp and --attestation-variant', { hint });
+    const verifyPackages = v['verify-packages'] === true;
+    const withPackages = v['packages'] === true || verifyPackages;
+    if (!verifyPackages && (v['deep'] === true || str(v['keyring']) !== undefined))
+      throw new UsageError('--deep and --keyring go with --verify-packages', { hint });
     const { request, client } = await verifierArgs(args, io, USAGE, { rekorFromEnv: true });
     const { coords, store } = request;
     try {
-      const r = await fetchMeasurements(request);
+      // issue 12: packages.json / sbom.spdx.json, pinned by the signed info.json (loaded lazily)
+      let packages: PackagesCheck | null = null;
+      const extra = !withPackages
+        ? undefined
+        : {
+            documents: ['info.json'] as const,
+            check: async (docs: { 'info.json'?: { bytes: Uint8Array } }) => {
+              const { checkReleasePackages } = await import('../verify/packages.js');
+              const keyring = verifyPackages
+                ? await (
+                    await import('../../image/build/apt-archive/gpgv.js')
+                  ).loadKeyring(str(v['keyring']) ?? '/usr/share/keyrings/debian-archive-keyring.gpg', io.cwd)
+                : undefined;
+              const info = Buffer.from(docs['info.json']?.bytes ?? new Uint8Array()).toString('utf8');
+              packages = await checkReleasePackages(store, coords, info, {
+                ...(keyring ? { keyring } : {}),
+                deep: v['deep'] === true,
+              });
+            },
+          };
+      const r = await fetchMeasurements(request, extra);
       const out = str(v['out']);
       if (out !== undefined) await writeAtomic(resolve(io.cwd, out), Buffer.from(r.bytes).toString('utf8'));
       if (cst !== undefined)
@@ -114,6 +160,7 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
         ),
         online: client !== undefined,
         out: out ?? null,
+        ...(withPackages ? { packages } : {}),
       };
       if (v['json'] === true) writeJson(io, summary);
       else
@@ -122,7 +169,8 @@ key, 13 another identity, 14 bundle of another file, 15 log entry missing, 16 lo
             `  version index ${r.index.sequence} (${r.index.sha256}), measurements.json ${summary.measurements.sha256}\n` +
             `  signer: ${summary.measurements.signer}\n` +
             `  enforced PCRs: ${summary.enforced.join(', ')}; log entries ${summary.logIndexes.join(', ')} (${client ? 'checked online' : 'offline'})\n` +
-            (out ? `  wrote ${out}\n` : ''),
+            (out ? `  wrote ${out}\n` : '') +
+            (packagesLine(packages) ?? ''),
         );
       return EXIT.ok;
     } finally {

@@ -117,7 +117,7 @@ export async function archivePackages(store: ObjectStore, input: ArchiveInput): 
  * streams (size, sha256); undefined when the archive does not have it.
  */
 export async function fetchFromArchive(
-  archive: ObjectReader,
+  archive: Pick<ObjectReader, 'ref' | 'getStream'>,
   deb: DebRef,
   cacheDir: string,
 ): Promise<string | undefined> {

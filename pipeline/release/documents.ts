@@ -2,7 +2,8 @@
 // bytes that get signed (canonical-text.ts):
 //   measurements.json  the build's measurements document + `release` (version, ref, stream and the
 //                      PCRs a verifier must enforce)
-//   info.json          what the release contains: each artefact's store key, format, size, sha256
+//   info.json          what the release contains: each artefact's store key, format, size, sha256,
+//                      and (issue 12) the package provenance document and SBOM with their sha256
 //   manifest.json      the build manifest, unchanged (written by `nodeimg build`)
 import { NodeimgError } from '../errors.js';
 import type { MeasurementsDocument, ReleaseInfo } from '../../measurements/document.js';
@@ -74,6 +75,14 @@ export interface ReleaseArtefact {
   readonly sha256: string;
 }
 
+/** A release's package documents (issue 12): packages.json and sbom.spdx.json, next to info.json. */
+export interface ReleasePackagesInfo {
+  /** Number of locked packages the provenance document traces. */
+  readonly count: number;
+  readonly provenance: ReleaseArtefact;
+  readonly sbom: ReleaseArtefact;
+}
+
 export interface ReleaseInfoDocument {
   readonly $schema: typeof INFO_SCHEMA_ID;
   readonly version: string;
@@ -82,12 +91,15 @@ export interface ReleaseInfoDocument {
   /** The recipe's name. */
   readonly name: string;
   readonly artefacts: readonly ReleaseArtefact[];
+  /** Absent when the release archived no package provenance (a lock without it, --no-package-archive). */
+  readonly packages?: ReleasePackagesInfo;
 }
 
 export function releaseInfo(
   c: ReleaseCoordinates,
   name: string,
   artefacts: readonly ReleaseArtefact[],
+  packages?: ReleasePackagesInfo,
 ): ReleaseInfoDocument {
   return {
     $schema: INFO_SCHEMA_ID,
@@ -96,6 +108,7 @@ export function releaseInfo(
     stream: c.stream,
     name,
     artefacts: [...artefacts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ...(packages === undefined ? {} : { packages }),
   };
 }
 

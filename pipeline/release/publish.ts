@@ -1,5 +1,7 @@
 // Publishing one release into an ObjectStore, in the order that keeps readers safe (issue 8):
-//   1. artefacts (disk images): immutable, content-addressed by their sha256 in info.json;
+//   1. artefacts (disk images): immutable, content-addressed by their sha256 in info.json; then,
+//      when the release archived its packages (issue 12; the .deb pool is stored before this, by
+//      pipeline/release/packages.ts), packages.json and sbom.spdx.json, listed in info.json;
 //   2. manifest.json, measurements.json, info.json, each followed by its Sigstore bundle and the
 //      cosign-style .sig; a document's bundle is only made once: a re-run finds it in the store;
 //   3. the next signed version index (immutable, numbered), then its bundle;
@@ -14,7 +16,14 @@ import type { ObjectStore, Signer } from '../ports.js';
 import { signArtifact, type EntryLog } from '../sign-bundle.js';
 import type { MeasurementsDocument } from '../../measurements/document.js';
 import { isCanonicalText } from './canonical-text.js';
-import { documentText, releaseInfo, releaseMeasurements, type ReleaseArtefact } from './documents.js';
+import {
+  documentText,
+  releaseInfo,
+  releaseMeasurements,
+  type ReleaseArtefact,
+  type ReleasePackagesInfo,
+} from './documents.js';
+import { PROVENANCE_DOCUMENT, SBOM_DOCUMENT } from '../packages/keys.js';
 import {
   BUNDLE_SUFFIX,
   SIG_SUFFIX,
@@ -58,10 +67,21 @@ export interface PublishInput {
   readonly log: EntryLog;
   /** Progress, one call per step (listr2 task output, --json summary). */
   readonly onStep?: (step: PublishStep) => void;
+  /**
+   * The package provenance document and SBOM (pipeline/release/packages.ts), canonical text; the
+   * pool objects they name must already be stored. Absent: info.json lists no packages.
+   */
+  readonly packages?: PublishPackages;
+}
+
+export interface PublishPackages {
+  readonly provenanceText: string;
+  readonly sbomText: string;
+  readonly count: number;
 }
 
 export interface PublishStep {
-  readonly step: 'artefact' | 'document' | 'bundle' | 'index' | 'pointer';
+  readonly step: 'artefact' | 'packages' | 'document' | 'bundle' | 'index' | 'pointer';
   readonly key: string;
   readonly result: 'created' | 'unchanged';
 }
@@ -72,6 +92,8 @@ export interface PublishedRelease {
   readonly newIndex: boolean;
   readonly documents: Readonly<Record<SignedDocument, { key: string; sha256: string; size: number }>>;
   readonly artefacts: readonly ReleaseArtefact[];
+  /** packages.json and sbom.spdx.json as info.json lists them (absent without input.packages). */
+  readonly packages?: ReleasePackagesInfo;
   /** Log indexes of the bundles this run needed (existing bundles included). */
   readonly logIndexes: Readonly<Record<string, number>>;
   readonly steps: readonly PublishStep[];
@@ -150,6 +172,29 @@ export async function publishRelease(input: PublishInput): Promise<PublishedRele
     artefacts.push({ name: a.name, key, size: a.size, sha256: a.sha256 });
   }
 
+  // 1b. the package documents (covered by info.json's signature through their sha256)
+  let packages: ReleasePackagesInfo | undefined;
+  if (input.packages !== undefined) {
+    const prefix = imagePrefix(coords);
+    const doc = async (name: string, text: string): Promise<ReleaseArtefact> => {
+      if (!isCanonicalText(text))
+        throw new NodeimgError(
+          'INTERNAL',
+          `${name} is not in canonical form; it would not verify as published`,
+        );
+      const bytes = enc(text);
+      const key = prefix + name;
+      const sha256 = sha256Hex(bytes);
+      await put('packages', key, bytes, sha256, 'application/json');
+      return { name, key, size: bytes.length, sha256 };
+    };
+    packages = {
+      count: input.packages.count,
+      provenance: await doc(PROVENANCE_DOCUMENT, input.packages.provenanceText),
+      sbom: await doc(SBOM_DOCUMENT, input.packages.sbomText),
+    };
+  }
+
   // 2. signed documents
   if (!isCanonicalText(input.manifestText))
     throw new NodeimgError(
@@ -159,7 +204,7 @@ export async function publishRelease(input: PublishInput): Promise<PublishedRele
   const texts: Record<SignedDocument, string> = {
     'manifest.json': input.manifestText,
     'measurements.json': documentText(releaseMeasurements(input.measurements, coords)),
-    'info.json': documentText(releaseInfo(coords, input.name, artefacts)),
+    'info.json': documentText(releaseInfo(coords, input.name, artefacts, packages)),
   };
   const prefix = imagePrefix(coords);
   const documents = {} as Record<SignedDocument, { key: string; sha256: string; size: number }>;
@@ -248,6 +293,7 @@ export async function publishRelease(input: PublishInput): Promise<PublishedRele
         newIndex: false,
         documents,
         artefacts,
+        ...(packages === undefined ? {} : { packages }),
         logIndexes,
         steps,
       };
@@ -268,6 +314,7 @@ export async function publishRelease(input: PublishInput): Promise<PublishedRele
       newIndex: true,
       documents,
       artefacts,
+      ...(packages === undefined ? {} : { packages }),
       logIndexes,
       steps,
     };

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js';
 import { nodeimgVersion } from '../build/version.js';
 import { debPath, sha256OfFile } from '../../image/build/stages/fetch.js';
 import { checkSourceMatches, extractSourceArchive, SOURCE_ARCHIVE } from '../release/source-archive.js';
+import { prefetchFromArchive, releasePackageArchive } from '../release/packages.js';
 import type { FetchRequest } from '../verify/fetch-measurements.js';
 import { compareManifests, dependents, type ManifestComparison } from './compare.js';
 import { checkPublishedArtefact, type PublishedArtefactCheck } from './published-artefact.js';
@@ -136,10 +137,11 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
     const exclude = opts.signing ? dependents(inputs.manifest, 'sign') : new Set<string>();
     const cache = join(work, 'cache');
     await rm(cache, { recursive: true, force: true });
-    if (opts.debCache) {
-      const lock = JSON.parse(await readFile(join(src, LOCK_FILE), 'utf8')) as Lock;
-      await seedFromDebCache(resolve(opts.cwd, opts.debCache), lock, cache, note);
-    }
+    const lock = JSON.parse(await readFile(join(src, LOCK_FILE), 'utf8')) as Lock;
+    if (opts.debCache) await seedFromDebCache(resolve(opts.cwd, opts.debCache), lock, cache, note);
+    // issue 12: the release's own package archive before the mirror (which may have moved on)
+    const archive = releasePackageArchive(req.store, inputs.info);
+    if (archive !== undefined) await prefetchFromArchive(archive, lock.packages, join(cache, 'debs'), note);
 
     // 3. the rebuild, with an empty stage cache
     const out = join(work, 'out');

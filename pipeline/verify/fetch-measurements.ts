@@ -216,9 +216,18 @@ export async function verifyReleaseDocuments(
   };
 }
 
-export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult> {
+/**
+ * More documents to verify with measurements.json, and a check of them that must pass before the
+ * rollback state advances (fetch-measurements --packages: info.json -> packages.json).
+ */
+export interface FetchExtra {
+  readonly documents: readonly SignedDocument[];
+  check(documents: VerifiedRelease['documents']): Promise<void>;
+}
+
+export async function fetchMeasurements(req: FetchRequest, extra?: FetchExtra): Promise<FetchResult> {
   const { coords } = req;
-  const release = await verifyReleaseDocuments(req, ['measurements.json']);
+  const release = await verifyReleaseDocuments(req, ['measurements.json', ...(extra?.documents ?? [])]);
   const m = release.documents['measurements.json'];
   if (m === undefined) throw new NodeimgError('INTERNAL', 'measurements.json was not verified');
   const { bytes } = m;
@@ -235,6 +244,7 @@ export async function fetchMeasurements(req: FetchRequest): Promise<FetchResult>
   if (rel.ref !== coords.ref) mismatch('measurements.json', 'ref', rel.ref, coords.ref);
   if (rel.stream !== coords.stream) mismatch('measurements.json', 'stream', rel.stream, coords.stream);
   checkEnforcedSet(document, rel);
+  if (extra !== undefined) await extra.check(release.documents);
   await release.commit();
   return {
     document,

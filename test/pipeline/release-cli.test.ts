@@ -72,6 +72,13 @@ describe('nodeimg release', () => {
     };
     expect(s.newIndex).toBe(true);
     expect(s.index.sequence).toBe(1);
+    // the example's lock has no package provenance (issue 12): released without it, and said so
+    const pk = (
+      JSON.parse(r.stdout) as { packages: { archived: number; provenance: unknown; skipped: string } }
+    ).packages;
+    expect(pk).toMatchObject({ archived: 0, uploadedBytes: 0, provenance: null, sbom: null });
+    expect(pk.skipped).toMatch(/no package provenance was archived: the lock has none/);
+    expect(r.stderr).toContain('no package provenance was archived');
     expect(s.artefacts.map((a) => a.name)).toEqual(
       expect.arrayContaining(['disk.qcow2', 'disk.raw', 'disk.vhd', 'uki.efi']),
     );
@@ -116,6 +123,23 @@ describe('nodeimg release', () => {
       ]);
     const local = await fetch(`dir:${p.store}`, 'fetched-dir.json');
     expect(local.code, local.stderr).toBe(0);
+    const noPackages = await run([
+      'fetch-measurements',
+      '--version',
+      'v0.1.0',
+      '--store',
+      `dir:${p.store}`,
+      '--key',
+      p.pub,
+      '--trusted-root',
+      p.root,
+      '--offline',
+      '--state',
+      join(tmp, 'state-packages.json'),
+      '--packages',
+    ]);
+    expect(noPackages.code).toBe(22); // VERIFY_NOT_FOUND: info.json lists no packages.json
+    expect(noPackages.stderr).toContain('released without package provenance');
     expect(await readFile(join(tmp, 'fetched-dir.json'), 'utf8')).toBe(published);
     const server = await startStoreServer(new DirStore(p.store));
     try {
