@@ -9,9 +9,10 @@
 //   locks/<sha256(key)>   compare-and-swap lock of a mutable object (created with O_EXCL)
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PublishError } from '../../errors.js';
+import { processAlive } from '../process-alive.js';
 import { parseSha256 } from './keys.js';
 
 export const STORE_DIR = '.nodeimg-store';
@@ -110,10 +111,41 @@ export async function writeSidecar(root: string, key: string, meta: Sidecar): Pr
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Removes the lock at `path` if its holder died on this host; true when it did (try again). */
+async function takeOverStale(path: string): Promise<boolean> {
+  const read = () => readFile(path, 'utf8').catch(() => undefined);
+  const text = await read();
+  if (text === undefined) return true; // released meanwhile
+  const m = /^(\d+) (\S+)\n$/.exec(text);
+  if (m) {
+    if (m[2] !== hostname() || processAlive(Number(m[1]))) return false;
+  } else {
+    const age = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (text !== '' || age < 5000) return false;
+  }
+  if ((await read()) !== text) return false;
+  const aside = `${path}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(path, aside);
+    await rm(aside, { force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return true;
+}
+
 /**
- * Takes the compare-and-swap lock of `key` (O_EXCL file), waiting up to `timeoutMs`; returns its
- * release. A lock left by a crashed process is not broken automatically (breaking it safely needs
- * more than a file): the error names the file to remove.
+ * Takes the compare-and-swap lock of `key` (O_EXCL file holding "PID HOST"), waiting up to
+ * `timeoutMs`; returns its release. A lock left by a process that died on this host (kill -9 in the
+ * middle of a release) is recognised by its pid no longer running and taken over: moved aside with
+ * rename() (atomic), after reading it twice to be sure it did not change meanwhile; an empty lock
+ * file (a crash between create and write) is stale once it is 5 s old. A lock from another host (a
+ * shared file system) is never taken over: the error names the file. As with the local log's lock
+ * (local-log/dir-lock.ts), without flock() a narrow race remains when two processes take over the
+ * same stale lock at the same instant.
  */
 export async function lockKey(
   root: string,
@@ -134,6 +166,7 @@ export async function lockKey(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    if (await takeOverStale(path)) continue;
     if (Date.now() > deadline)
       throw new PublishError(
         'PUBLISH_FAILED',

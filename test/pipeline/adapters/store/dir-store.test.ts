@@ -1,8 +1,20 @@
 // The directory store: the shared contract, plus its on-disk layout (atomic writes leave no
 // temporary files, sidecar digests, nothing outside the root is ever read).
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirStore, STORE_DIR } from '../../../../pipeline/adapters/store/dir-store.js';
@@ -81,6 +93,37 @@ describe('DirStore on disk', () => {
     expect(await store.get('links/dir/secret')).toBeUndefined();
     expect(await store.head('links/dir/secret')).toBeUndefined();
     expect(await store.list('links/')).toEqual([]);
+  });
+
+  it('a lock left by a process that died on this host is taken over; a live holder is waited for', async () => {
+    const store = new DirStore(root, 300);
+    const dir = join(root, STORE_DIR, 'locks');
+    const lock = join(dir, sha256(Buffer.from('versions/dead.json')));
+    await mkdir(dir, { recursive: true });
+    // a pid that cannot be running: the child exited before we write its pid
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    await writeFile(lock, `${dead.stdout} ${hostname()}\n`);
+    expect(await store.putVersioned('versions/dead.json', Buffer.from('[1]'), { expected: null })).toBe(
+      sha256(Buffer.from('[1]')),
+    );
+    await expect(readFile(lock)).rejects.toThrow(); // released after use
+    // an empty lock file (a crash between create and write) once it is older than 5 s
+    await writeFile(lock, '');
+    await utimes(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(
+      await store.putVersioned('versions/dead.json', Buffer.from('[2]'), {
+        expected: sha256(Buffer.from('[1]')),
+      }),
+    ).toBe(sha256(Buffer.from('[2]')));
+    // this very process holds it: not stale, so the writer times out
+    await writeFile(lock, `${process.pid} ${hostname()}\n`);
+    const err = await store
+      .putVersioned('versions/dead.json', Buffer.from('[3]'), { expected: sha256(Buffer.from('[2]')) })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PUBLISH_FAILED', retryable: true });
+    await unlink(lock);
   });
 
   it('a lock left behind makes putVersioned fail after its timeout, naming the lock file', async () => {
