@@ -61,6 +61,8 @@ export interface ReleaseFixture {
   readonly trustedRoot: string;
   readonly logDir: string;
   readonly signer: KeySigner;
+  /** The open local log (its single-writer lock is held by this process). */
+  readonly log: LocalLog;
   publish(store: ObjectStore, c?: ReleaseCoordinates, doc?: MeasurementsDocument): Promise<PublishedRelease>;
   close(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function releaseFixture(dir: string): Promise<ReleaseFixture> {
     trustedRoot,
     logDir,
     signer,
+    log,
     publish: (store, c = coordinates('v1.0.0'), doc = sampleMeasurements()) =>
       publishRelease({
         store,
