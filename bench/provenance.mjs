@@ -1,7 +1,11 @@
-// Benchmark: package provenance (issue 12) on a warm local repository of 100 small .debs.
+// Benchmark: package provenance (issue 12) on a warm local repository holding the debian-node
+// example's package set: the 114 real .debs examples/debian-node/nodeimg.lock.json pins, taken from
+// the build cache ($NODEIMG_CACHE, .cache/nodeimg or ~/.cache/nodeimg: `nodeimg lock` or a build of
+// the example puts them there); without them (or with --synthetic) N small made-up .debs.
 // Run after `npm run build`:
-//   node bench/provenance.mjs [--packages N] [--runs N]
-// Setup (not timed): N .debs (dpkg-deb, 1-48 KiB of incompressible data each), a signed suite
+//   node bench/provenance.mjs [--synthetic [--packages N]] [--runs N]
+// Setup (not timed): the .debs (real ones copied to their pool paths, or made with dpkg-deb, 1-48
+// KiB of incompressible data each), a signed suite
 // (apt-ftparchive packages/release, InRelease clearsigned with a throwaway gpg key), served by
 // node:http on 127.0.0.1.
 // Timed, into an empty cache each run: authenticateSuite (InRelease + gpgv + Packages.xz checked
@@ -65,7 +69,36 @@ const mirror = join(work, 'repo', 'debian');
 const names = [];
 let debSum = 0;
 const env = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' };
-for (let i = 0; i < N; i++) {
+
+/** The debian-node lock's .debs in a build cache, or undefined naming what is missing. */
+async function realSet() {
+  const lock = JSON.parse(await readFile(join(ROOT, 'examples', 'debian-node', 'nodeimg.lock.json'), 'utf8'));
+  const caches = [
+    process.env.NODEIMG_CACHE,
+    join(ROOT, '.cache', 'nodeimg'),
+    process.env.XDG_CACHE_HOME && join(process.env.XDG_CACHE_HOME, 'nodeimg'),
+    process.env.HOME && join(process.env.HOME, '.cache', 'nodeimg'),
+  ].filter(Boolean);
+  const out = [];
+  for (const p of lock.packages) {
+    const path = caches.map((c) => join(c, 'debs', 'sha256', `${p.sha256}.deb`)).find((f) => existsSync(f));
+    if (path === undefined) return { missing: `${p.name} ${p.version} (looked in ${caches.join(', ')})` };
+    out.push({ ...p, path });
+  }
+  return { packages: out };
+}
+const real = process.argv.includes('--synthetic') ? { missing: '--synthetic' } : await realSet();
+if (real.packages) {
+  for (const p of real.packages) {
+    const target = join(mirror, p.filename);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, await readFile(p.path));
+    names.push(p.name);
+    debSum += p.size;
+  }
+  console.log(`  the debian-node example's ${names.length} locked .debs (${(debSum / 1e6).toFixed(1)} MB)`);
+} else console.log(`  ${N} synthetic .debs (the debian-node set is not in the cache: ${real.missing})`);
+for (let i = 0; i < (real.packages ? 0 : N); i++) {
   const name = `bench-pkg-${String(i).padStart(3, '0')}`;
   names.push(name);
   const pkg = join(work, 'build', name);
@@ -85,7 +118,7 @@ for (let i = 0; i < N; i++) {
 }
 const bin = join(mirror, 'dists', SUITE, 'main', 'binary-amd64');
 await mkdir(bin, { recursive: true });
-const packagesText = run('apt-ftparchive', ['packages', 'pool/main'], { cwd: mirror });
+const packagesText = run('apt-ftparchive', ['packages', 'pool'], { cwd: mirror });
 await writeFile(join(bin, 'Packages'), packagesText);
 await writeFile(join(bin, 'Packages.gz'), gzipSync(packagesText));
 run('xz', ['-k', join(bin, 'Packages')]);
@@ -168,7 +201,7 @@ async function anchor(i) {
   await runAsync('apt-get', [...opts, 'download', ...names], { cwd: join(d, 'out') });
   const s = (performance.now() - t) / 1000;
   const got = (await readdir(join(d, 'out'))).filter((f) => f.endsWith('.deb')).length;
-  if (got !== N) throw new Error(`apt-get download fetched ${got} of ${N}`);
+  if (got !== names.length) throw new Error(`apt-get download fetched ${got} of ${names.length}`);
   return s;
 }
 
@@ -185,9 +218,11 @@ try {
     b.push(await anchor(i));
   }
   console.log(
-    `  nodeimg authenticate + resolve + fetch ${N} debs: ${a.map((x) => x.toFixed(3)).join(', ')} s`,
+    `  nodeimg authenticate + resolve + fetch ${names.length} debs: ${a.map((x) => x.toFixed(3)).join(', ')} s`,
   );
-  console.log(`  apt-get update + apt-get download ${N} debs: ${b.map((x) => x.toFixed(3)).join(', ')} s`);
+  console.log(
+    `  apt-get update + apt-get download ${names.length} debs: ${b.map((x) => x.toFixed(3)).join(', ')} s`,
+  );
   const sumLocked = last.locked.reduce((n, p) => n + p.size, 0);
   if (sumLocked !== debSum) throw new Error(`locked sizes ${sumLocked} != pool ${debSum}`);
 
@@ -224,7 +259,7 @@ try {
   ok = med < TARGET_S && sent === debSum && stored === debSum && r2.uploadedBytes === 0;
   const digest = createHash('sha256').update(r1.provenance.text).digest('hex').slice(0, 16);
   console.log(
-    `provenance bench ${N} debs (warm local repo): nodeimg lock+fetch ${med.toFixed(3)} s vs apt-get update+download ${median(b).toFixed(3)} s = ratio ${ratio.toFixed(2)} (not judged) (target < ${TARGET_S} s); archive upload ${sent} B = sum of .deb sizes ${debSum} B (target: equal), re-archive ${r2.uploadedBytes} B; packages.json ${digest}… ${ok ? 'PASS' : 'FAIL'}`,
+    `provenance bench ${real.packages ? `debian-node's ${names.length}` : `${names.length} synthetic`} debs (warm local repo): nodeimg lock+fetch ${med.toFixed(3)} s vs apt-get update+download ${median(b).toFixed(3)} s = ratio ${ratio.toFixed(2)} (not judged) (target < ${TARGET_S} s); archive upload ${sent} B = sum of .deb sizes ${debSum} B (target: equal), re-archive ${r2.uploadedBytes} B; packages.json ${digest}… ${ok ? 'PASS' : 'FAIL'}`,
   );
 } finally {
   server.close();
