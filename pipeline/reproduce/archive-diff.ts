@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { readNewcCpio, type CpioMember } from '../../image/formats/archive/index.js';
-import { lineDiff } from './text-diff.js';
+import { asText, lineDiff } from './text-diff.js';
 
 /** Decompressed initrds larger than this are not explained (the kernel's own limit is RAM). */
 const MAX_UNPACKED = 1024 * 1024 * 1024;
-const MAX_TEXT_DIFF = 64 * 1024;
 
 export interface MemberSide {
   readonly size: number;
@@ -47,15 +46,6 @@ function side(m: CpioMember): MemberSide {
   };
 }
 
-function text(b: Uint8Array): string | undefined {
-  if (b.length > MAX_TEXT_DIFF || b.includes(0)) return undefined;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The differing members, or undefined when an archive cannot be unpacked here. */
 export function cpioDifferences(published: Uint8Array, rebuilt: Uint8Array): MemberDifference[] | undefined {
   const [ua, ub] = [unpack(published), unpack(rebuilt)];
@@ -67,7 +57,7 @@ export function cpioDifferences(published: Uint8Array, rebuilt: Uint8Array): Mem
     const [x, y] = [ma.get(path), mb.get(path)];
     const [sx, sy] = [x ? side(x) : null, y ? side(y) : null];
     if (sx && sy && JSON.stringify(sx) === JSON.stringify(sy)) continue;
-    const [tx, ty] = [x ? text(x.data) : undefined, y ? text(y.data) : undefined];
+    const [tx, ty] = [x ? asText(x.data) : undefined, y ? asText(y.data) : undefined];
     const diff =
       sx?.sha256 !== sy?.sha256 && tx !== undefined && ty !== undefined ? lineDiff(tx, ty) : undefined;
     out.push({ path, published: sx, rebuilt: sy, ...(diff ? { diff } : {}) });

@@ -6,10 +6,9 @@
 // directory's size and link count are left out: they follow from its entries, which are compared
 // themselves. Small UTF-8 text files that differ get a line diff (text-diff.ts). The list is
 // bounded: the first MAX_LISTED differing entries in path order, and how many more.
-import { lineDiff } from './text-diff.js';
+import { asText, lineDiff, MAX_TEXT_DIFF } from './text-diff.js';
 
 export const MAX_LISTED = 100;
-const MAX_TEXT_DIFF = 64 * 1024;
 
 export type EntryType =
   'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'socket' | 'other';
@@ -87,18 +86,9 @@ function differingFields(a: EntrySide, b: EntrySide): string[] {
   return out;
 }
 
-function text(b: Uint8Array): string | undefined {
-  if (b.length > MAX_TEXT_DIFF || b.includes(0)) return undefined;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b);
-  } catch {
-    return undefined;
-  }
-}
-
 async function textDiff(a: TreeEntry, b: TreeEntry): Promise<string[] | undefined> {
   if (!a.read || !b.read || a.side.size > MAX_TEXT_DIFF || b.side.size > MAX_TEXT_DIFF) return undefined;
-  const [ta, tb] = [text(await a.read()), text(await b.read())];
+  const [ta, tb] = [asText(await a.read()), asText(await b.read())];
   return ta !== undefined && tb !== undefined ? lineDiff(ta, tb) : undefined;
 }
 

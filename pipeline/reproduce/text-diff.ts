@@ -5,6 +5,19 @@
 const MAX_LINES = 400;
 const MAX_OUT = 40;
 
+/** Text files larger than this are compared by digest only. */
+export const MAX_TEXT_DIFF = 64 * 1024;
+
+/** The bytes as UTF-8 text when they are small, NUL-free and valid UTF-8; else undefined. */
+export function asText(b: Uint8Array): string | undefined {
+  if (b.length > MAX_TEXT_DIFF || b.includes(0)) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 export function lineDiff(published: string, rebuilt: string): string[] {
   const a = published.split('\n').slice(0, MAX_LINES);
   const b = rebuilt.split('\n').slice(0, MAX_LINES);

@@ -46,6 +46,15 @@ export const REPO_DATE = 'Sat, 01 Jun 2024 00:00:00 UTC';
 export const REPO_VALID_UNTIL = 'Sat, 08 Jun 2024 00:00:00 UTC';
 export const REPO_VALID_UNTIL_MS = Date.UTC(2024, 5, 8);
 /** A clock inside the default validity window. */
+/** RFC 2822 in UTC, as apt-ftparchive writes Date. */
+export const rfc2822 = (ms: number): string => new Date(ms).toUTCString().replace('GMT', 'UTC');
+
+/** Date an hour ago, Valid-Until in a week: a Release the real clock accepts (CLI tests). */
+export const freshDates = (): { date: string; validUntil: string } => ({
+  date: rfc2822(Date.now() - 3_600_000),
+  validUntil: rfc2822(Date.now() + 7 * 86_400_000),
+});
+
 export const REPO_CLOCK = { now: () => REPO_DATE_MS + 3_600_000 };
 
 const poolPath = (d: TestDeb) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertSchema } from '../../../pipeline/build/schema-errors.js';
 import type { Lock } from '../../../pipeline/build/lock.js';
-import { TestAptRepo, type TestDeb } from '../../helpers/apt-repo.js';
+import { freshDates, rfc2822, TestAptRepo, type TestDeb } from '../../helpers/apt-repo.js';
 import { recipeCopy } from '../../helpers/build.js';
 import { run } from '../../helpers/cli.js';
 
@@ -21,12 +21,6 @@ const DEBS: TestDeb[] = [
   { name: KERNEL, version: '6.1.99-1', section: 'kernel', priority: 'optional' },
   { name: 'systemd-boot-efi', version: '252.99-1', section: 'admin', priority: 'optional' },
 ];
-/** RFC 2822 in UTC, as apt-ftparchive writes Date. */
-const rfc2822 = (ms: number) => new Date(ms).toUTCString().replace('GMT', 'UTC');
-const fresh = () => ({
-  date: rfc2822(Date.now() - 3_600_000),
-  validUntil: rfc2822(Date.now() + 7 * 86_400_000),
-});
 
 let repo: TestAptRepo;
 let work: string;
@@ -53,7 +47,7 @@ async function lockIn(extra: string[] = []) {
 
 describe('nodeimg lock, authenticated', () => {
   it('locks a valid chain: every entry names its InRelease; .debs and metadata are in the cache', async () => {
-    await repo.publish(DEBS, fresh());
+    await repo.publish(DEBS, freshDates());
     const { r, out, cache, source, d } = await lockIn();
     expect(r.stderr).toContain('nodeimg-test: InRelease ');
     expect(r.code).toBe(0);
@@ -87,7 +81,7 @@ describe('nodeimg lock, authenticated', () => {
   const refusals: [string, () => Promise<void>, RegExp][] = [
     [
       'a Release signed by the wrong key',
-      () => repo.publish(DEBS, { ...fresh(), signWith: 'other' }).then(() => undefined),
+      () => repo.publish(DEBS, { ...freshDates(), signWith: 'other' }).then(() => undefined),
       /PROVENANCE_SIGNATURE/,
     ],
     [
@@ -104,7 +98,7 @@ describe('nodeimg lock, authenticated', () => {
     [
       'a tampered Packages index',
       async () => {
-        await repo.publish(DEBS, fresh());
+        await repo.publish(DEBS, freshDates());
         await repo.tamper('dists/nodeimg-test/main/binary-amd64/Packages.xz', (b) =>
           Buffer.concat([b, Buffer.from([0])]),
         );
@@ -120,7 +114,7 @@ describe('nodeimg lock, authenticated', () => {
     [
       'a tampered .deb',
       async () => {
-        await repo.publish(DEBS, fresh());
+        await repo.publish(DEBS, freshDates());
         const pkgs = await fetch(`${repo.url}/dists/nodeimg-test/main/binary-amd64/Packages`).then((x) =>
           x.text(),
         );

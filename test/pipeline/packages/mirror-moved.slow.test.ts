@@ -11,16 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debPath } from '../../../image/build/stages/fetch.js';
 import type { Lock } from '../../../pipeline/build/lock.js';
-import { TestAptRepo, type TestDeb } from '../../helpers/apt-repo.js';
+import { freshDates, TestAptRepo, type TestDeb } from '../../helpers/apt-repo.js';
 import { MINIMAL, recipeCopy, seedDebs, small } from '../../helpers/build.js';
 import { run } from '../../helpers/cli.js';
 
 const SLOW = process.env['NODEIMG_SLOW'] === '1';
-const rfc2822 = (ms: number) => new Date(ms).toUTCString().replace('GMT', 'UTC');
-const fresh = () => ({
-  date: rfc2822(Date.now() - 3_600_000),
-  validUntil: rfc2822(Date.now() + 7 * 86_400_000),
-});
 
 let dir: string;
 let repo: TestAptRepo;
@@ -55,7 +50,7 @@ beforeAll(async () => {
     section: 'kernel',
     depends: `${kernel.name} (= ${kernel.version})`,
   });
-  await repo.publish(x, fresh());
+  await repo.publish(x, freshDates());
   recipe = await recipeCopy(join(dir, 'recipe'), small);
   const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   keyPem = join(dir, 'key.pem');
@@ -133,7 +128,7 @@ describe.skipIf(!SLOW)('a release outlives its mirror (issue 12)', () => {
         { name: 'linux-image-6.1.0-99-amd64', version: '6.1.999-1', section: 'kernel' },
         { name: 'systemd-boot-efi', version: '252.99-1~deb12u9', section: 'admin' },
       ],
-      fresh(),
+      freshDates(),
     );
     for (const p of committed.packages) {
       const gone = await fetch(`${repo.url}/${p.filename}`);

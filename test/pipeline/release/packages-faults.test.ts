@@ -17,12 +17,12 @@ import { StageCache } from '../../../pipeline/build/cache.js';
 import { PublishError, type NodeimgError } from '../../../pipeline/errors.js';
 import type { ObjectStore } from '../../../pipeline/ports.js';
 import { coordinates } from '../../../pipeline/release/names.js';
-import { sha256Hex } from '../../../pipeline/release/version-index.js';
 import { verifyReleaseDocuments } from '../../../pipeline/verify/fetch-measurements.js';
 import { checkReleasePackages } from '../../../pipeline/verify/packages.js';
 import { RollbackState } from '../../../pipeline/verify/rollback-state.js';
 import { TestAptRepo, type TestDeb } from '../../helpers/apt-repo.js';
 import { lockFromRepo, releaseWithPackages, writeDisk } from '../../helpers/package-release.js';
+import { failingStore, snapshot } from '../../helpers/failing-store.js';
 import { FIXED_CLOCK } from '../../helpers/release-store.js';
 
 const SHARED: TestDeb[] = [
@@ -41,36 +41,6 @@ let disk: string;
 let v1: PackageProvenance[];
 let v2: PackageProvenance[];
 let start: { store: string; log: string };
-
-function failingStore(inner: ObjectStore, failAt: number): ObjectStore & { writes: number } {
-  const s = Object.create(inner) as ObjectStore & { writes: number };
-  s.writes = 0;
-  const gate = (key: string): void => {
-    s.writes++;
-    if (s.writes === failAt)
-      throw new PublishError(
-        'PUBLISH_FAILED',
-        { target: key, fault: 'server', retryable: true },
-        'injected failure',
-      );
-  };
-  s.putImmutable = async (key, body, options) => {
-    gate(key);
-    return inner.putImmutable(key, body, options);
-  };
-  s.putVersioned = async (key, bytes, options) => {
-    gate(key);
-    return inner.putVersioned(key, bytes, options);
-  };
-  return s;
-}
-
-async function snapshot(store: ObjectStore): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const key of await store.list(''))
-    out.set(key, sha256Hex((await store.get(key, { maxBytes: 1 << 30 })) ?? new Uint8Array()));
-  return out;
-}
 
 /** A copy of the starting point (v1.0.0 released with its packages) and its log. */
 async function copyStart(name: string): Promise<{ store: DirStore; log: LocalLog }> {

@@ -21,6 +21,7 @@ import { publishRelease } from '../../../pipeline/release/publish.js';
 import { sha256Hex } from '../../../pipeline/release/version-index.js';
 import { fetchMeasurements } from '../../../pipeline/verify/fetch-measurements.js';
 import { RollbackState } from '../../../pipeline/verify/rollback-state.js';
+import { failingStore, snapshot } from '../../helpers/failing-store.js';
 import { FIXED_CLOCK, sampleMeasurements } from '../../helpers/release-store.js';
 
 let tmp: string;
@@ -29,39 +30,6 @@ let keyPub: string;
 let pristineLog: string;
 let artefact: string;
 const artefactBytes = Buffer.alloc(256 * 1024, 3);
-
-/** The store fails (a PublishError, as a network or disk failure would) at write number `failAt`. */
-function failingStore(inner: ObjectStore, failAt: number): ObjectStore & { writes: number } {
-  const s = Object.create(inner) as ObjectStore & { writes: number };
-  s.writes = 0;
-  const gate = (key: string): void => {
-    s.writes++;
-    if (s.writes === failAt)
-      throw new PublishError(
-        'PUBLISH_FAILED',
-        { target: key, fault: 'server', retryable: true },
-        'injected failure',
-      );
-  };
-  s.putImmutable = async (key, body, options) => {
-    gate(key);
-    return inner.putImmutable(key, body, options);
-  };
-  s.putVersioned = async (key, bytes, options) => {
-    gate(key);
-    return inner.putVersioned(key, bytes, options);
-  };
-  return s;
-}
-
-async function snapshot(store: ObjectStore): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const key of await store.list('')) {
-    const b = await store.get(key, { maxBytes: 1 << 30 });
-    out.set(key, sha256Hex(b ?? new Uint8Array()));
-  }
-  return out;
-}
 
 /** A store with v1.0.0 released, and a copy of the log as it was after that release. */
 async function startingPoint(name: string): Promise<{ storeDir: string; logDir: string }> {
