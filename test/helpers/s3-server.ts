@@ -40,11 +40,15 @@ function waitForPort(child: ChildProcess): Promise<number> {
   });
 }
 
-export async function startS3Server(buckets: readonly string[] = ['nodeimg']): Promise<S3TestServer> {
+export async function startS3Server(
+  buckets: readonly string[] = ['nodeimg'],
+  /** "bucket/key" -> how many conditional writes of it answer 409 ConditionalRequestConflict. */
+  conflicts: Readonly<Record<string, number>> = {},
+): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'nodeimg-s3rver-'));
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', CHILD, JSON.stringify({ directory, buckets })],
+    ['--openssl-legacy-provider', CHILD, JSON.stringify({ directory, buckets, conflicts })],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
   );
   let port: number;

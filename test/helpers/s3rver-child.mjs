@@ -13,10 +13,11 @@
 //   - AbortMultipartUpload (DELETE ?uploadId=): s3rver answers 405; the shim removes the upload.
 // Every object write (PUT without a sub-resource, POST ?uploadId) is serialised per bucket/key, so a
 // check and the write it guards are atomic within this process. Real S3 does not serialise: it may
-// answer 409 ConditionalRequestConflict to one of two racing conditional writes; this shim never
-// does (the adapter's 409 path is not exercised here).
+// answer 409 ConditionalRequestConflict to one of two racing conditional writes; this shim does so
+// only on request, to exercise the adapter's 409 path: `conflicts: {"bucket/key": N}` answers the
+// first N conditional writes of that key with 409 (fault injection).
 //
-// argv[2]: JSON {directory, buckets: string[]}. Prints one line `{"port":N}` when listening; stops
+// argv[2]: JSON {directory, buckets: string[], conflicts?: {[bucketKey]: number}}. Prints one line `{"port":N}` when listening; stops
 // on SIGTERM/SIGINT.
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
@@ -27,7 +28,7 @@ const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
 const S3Error = require('s3rver/lib/models/error.js');
 
-const { directory, buckets } = JSON.parse(process.argv[2] ?? '{}');
+const { directory, buckets, conflicts = {} } = JSON.parse(process.argv[2] ?? '{}');
 if (typeof directory !== 'string' || !Array.isArray(buckets)) {
   process.stderr.write('usage: s3rver-child.mjs {"directory":DIR,"buckets":[NAME...]}\n');
   process.exit(2);
@@ -84,6 +85,18 @@ function conditionalWrites(server) {
     return serialised(`${bucket}/${key}`, async () => {
       const ifNoneMatch = ctx.get('if-none-match');
       const ifMatch = ctx.get('if-match');
+      if ((ifNoneMatch || ifMatch) && (conflicts[`${bucket}/${key}`] ?? 0) > 0) {
+        conflicts[`${bucket}/${key}`] -= 1;
+        await drain(ctx.req);
+        const err = new S3Error(
+          'ConditionalRequestConflict',
+          'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+          { Key: key },
+        );
+        err.status = 409; // s3rver 3.7.1 does not know this code (it would answer 500)
+        err.expose = true;
+        throw err;
+      }
       if (ifNoneMatch || ifMatch) {
         const exists = await server.store.existsObject(bucket, key);
         let failed;

@@ -48,8 +48,13 @@ export function s3Failure(target: string, what: string, err: unknown): NodeimgEr
   const status = statusOf(err);
   const network = NETWORK.has(e.code ?? '') || NETWORK.has(e.name ?? '');
   const fault = e.$fault ?? (status !== undefined && status < 500 ? 'client' : 'server');
+  // 409 ConditionalRequestConflict: a concurrent conditional write won the race; S3 says to retry
   const retryable =
-    Boolean(e.$retryable) || network || status === 429 || (status !== undefined && status >= 500);
+    Boolean(e.$retryable) ||
+    network ||
+    status === 429 ||
+    isConditionalConflict(err) ||
+    (status !== undefined && status >= 500);
   const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
   const hint =
     status === 403
