@@ -56,7 +56,12 @@ async function sharedDebs() {
   return { store, lock };
 }
 
+/**
+ * One timed child process. Every timed run starts from the same state: `sync` first, so neither pays
+ * for the write-back of what an untimed step before it wrote (the release writes ~2 GiB).
+ */
 function nodeimg(args, cwd) {
+  spawnSync('sync');
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, maxBuffer: 64 << 20 });
   return { wall: Number(process.hrtime.bigint() - t0) / 1e9, ...r };

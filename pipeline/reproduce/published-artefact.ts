@@ -99,6 +99,26 @@ async function matches(
   }
 }
 
+/**
+ * Starts streaming the published object against its listed digest (what `checkPublishedArtefact`
+ * does first) so that it can run while the rebuild does: the result, or the failure, is kept until
+ * it is asked for, never an unhandled rejection.
+ */
+export function startIntegrityCheck(
+  store: Pick<ObjectReader, 'getStream' | 'ref'>,
+  artefact: Pick<ReleaseArtefact, 'key' | 'sha256'>,
+): () => Promise<string | null> {
+  const settled = matches(store, artefact.key, artefact.sha256).then(
+    (v) => ({ ok: true as const, v }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+  return async () => {
+    const r = await settled;
+    if (r.ok) return r.v;
+    throw r.err;
+  };
+}
+
 /** The member diff of two archives; an archive that does not parse is reported, not fatal. */
 async function archiveDiff(published: string, rebuilt: string, workDir: string): Promise<ArchiveDifference> {
   try {
@@ -124,11 +144,13 @@ export async function checkPublishedArtefact(opts: {
   readonly rebuiltSha256: string | null;
   readonly workDir: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The integrity check started earlier (startIntegrityCheck), e.g. while the rebuild ran. */
+  readonly integrity?: () => Promise<string | null>;
 }): Promise<PublishedArtefactCheck> {
   const a = opts.artefact;
   // the usual case, a reproducible release, costs one read and no write: the store verifies the
   // listed digest while streaming, and the listed digest is the rebuilt one
-  const integrity = await matches(opts.store, a.key, a.sha256);
+  const integrity = opts.integrity ? await opts.integrity() : await matches(opts.store, a.key, a.sha256);
   const base = {
     name: a.name,
     stage: opts.stage,

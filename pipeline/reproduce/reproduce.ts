@@ -19,7 +19,11 @@ import { checkSourceMatches, extractSourceArchive, SOURCE_ARCHIVE } from '../rel
 import { prefetchFromArchive, releasePackageArchive } from '../release/packages.js';
 import type { FetchRequest } from '../verify/fetch-measurements.js';
 import { compareManifests, dependents, type ManifestComparison } from './compare.js';
-import { checkPublishedArtefact, type PublishedArtefactCheck } from './published-artefact.js';
+import {
+  checkPublishedArtefact,
+  startIntegrityCheck,
+  type PublishedArtefactCheck,
+} from './published-artefact.js';
 import { reproduceStatement, type ReproduceStatement } from './attestation.js';
 import { verifyReproduceInputs } from './verify-release.js';
 import type { ObjectReader } from '../ports.js';
@@ -143,6 +147,17 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
     const archive = releasePackageArchive(req.store, inputs.info);
     if (archive !== undefined) await prefetchFromArchive(archive, lock.packages, join(cache, 'debs'), note);
 
+    // the published artefacts to check: their digests are streamed from the store while the rebuild
+    // runs (the second core is mostly idle during a build), the rest of the check waits for it
+    const wanted = opts.checkArtefacts ?? ['disk.raw'];
+    const toCheck = inputs.info.artefacts
+      .filter((a) => wanted.includes(a.name))
+      .map((a) => {
+        const stage = stageOf(inputs.manifest.artifacts.find((x) => x.path === a.name)?.from);
+        const skip = stage !== null && exclude.has(stage);
+        return { a, stage, integrity: skip ? undefined : startIntegrityCheck(req.store, a) };
+      });
+
     // 3. the rebuild, with an empty stage cache
     const out = join(work, 'out');
     await rm(out, { recursive: true, force: true });
@@ -163,16 +178,12 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
     const comparison = compareManifests(inputs.manifest, build.manifest, inputs.measurements, exclude);
     if (exclude.size > 0)
       note(`signed with your own key: left out of the comparison: ${[...exclude].join(', ')}`);
-    const wanted = opts.checkArtefacts ?? ['disk.raw'];
     const published: PublishedArtefactCheck[] = [];
     const pubDir = join(work, 'published');
     await mkdir(pubDir, { recursive: true });
-    for (const a of inputs.info.artefacts) {
-      if (!wanted.includes(a.name)) continue;
+    for (const { a, stage, integrity } of toCheck) {
       const rebuilt = build.manifest.artifacts.find((x) => x.path === a.name);
-      const from = inputs.manifest.artifacts.find((x) => x.path === a.name)?.from;
-      const stage = stageOf(from);
-      if (stage !== null && exclude.has(stage)) {
+      if (integrity === undefined) {
         note(`not checking the published ${a.name}: it comes from ${stage}, after Secure Boot signing`);
         continue;
       }
@@ -186,6 +197,7 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
           rebuiltSha256: rebuilt?.sha256 ?? null,
           workDir: pubDir,
           env: opts.env,
+          integrity,
         }),
       );
     }
