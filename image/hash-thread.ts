@@ -50,6 +50,29 @@ parentPort.on('message', (m) => {
 });
 `;
 
+let prestarted: HashThread | undefined;
+
+/**
+ * Starts a worker now for the next takeHashThread(). `nodeimg measure` calls it for a large input
+ * before it loads its own modules, so that the worker's start-up (~40 ms of bootstrap on the other
+ * core) runs while they load instead of while the main thread waits for its first digests.
+ */
+export function prestartHashThread(): void {
+  prestarted ??= new HashThread();
+}
+
+/** Whether a prestarted worker waits for takeHashThread(). */
+export function hasPrestartedHashThread(): boolean {
+  return prestarted !== undefined;
+}
+
+/** The prestarted worker, or a new one; the caller owns it and close()s it. */
+export function takeHashThread(): HashThread {
+  const t = prestarted ?? new HashThread();
+  prestarted = undefined;
+  return t;
+}
+
 type FromWorker = ['free', number] | ['digest', number, Partial<Record<HashAlg, Uint8Array>>];
 
 /**

@@ -3,7 +3,7 @@
 import { NodeimgError } from './formats/errors.js';
 import type { ByteSource } from './formats/source.js';
 import { withFileSource } from './file-source.js';
-import { HASH_THREAD_MIN_BYTES, HashThread } from './hash-thread.js';
+import { HASH_THREAD_MIN_BYTES, takeHashThread, type HashThread } from './hash-thread.js';
 import type { HashOffload } from './formats/pe/stream-hash.js';
 import { bootChainFromDisk, type BootMode } from './boot-chain.js';
 import { loadUki } from '../measurements/boot/binaries.js';
@@ -157,7 +157,7 @@ export function measureFile(path: string, opts: MeasureOptions): Promise<Measure
     let thread: HashThread | undefined;
     const offloadFor =
       opts.offloadFor ??
-      ((bytes: number) => (bytes >= HASH_THREAD_MIN_BYTES ? (thread ??= new HashThread()) : undefined));
+      ((bytes: number) => (bytes >= HASH_THREAD_MIN_BYTES ? (thread ??= takeHashThread()) : undefined));
     try {
       return await measureSource(src, { ...opts, offloadFor });
     } finally {

@@ -84,6 +84,18 @@ describe('FatTable (FAT16, 6000 clusters)', () => {
     });
   });
 
+  it('catches a loop in a file whose size needs more clusters than the loop holds', async () => {
+    // 2 -> 3 -> ... -> 5000 -> 100: the first 4999 links are contiguous, the size needs 5500
+    const err = await volume(run(2, 5001, 100), 4096)
+      .chain(2, 'f', { need: 5500 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'PARSE_INVALID',
+      offset: 4096 + FAT_OFFSET + 100 * 2,
+      message: expect.stringMatching(/loops back to cluster 100/),
+    });
+  });
+
   it('rejects free, reserved, bad and out-of-range links and short chains', async () => {
     await expect(volume({ 2: 0 }).chain(2, 'f', { need: 2 })).rejects.toThrow(/links to cluster 0/);
     await expect(volume({ 2: 1 }).chain(2, 'f', { need: 2 })).rejects.toThrow(/links to cluster 1/);
@@ -155,7 +167,15 @@ describe('FatTable.chain against a plain walk of the table (FAT12/16/32, chains 
   }
 
   /** fatgen103 §4 as a plain loop over the entries (FAT32 keeps the low 28 bits). */
-  function reference(kind: Kind, clusters: number, entries: Uint32Array, first: number, need: number) {
+  /** With `limit` (a directory) instead of `need`, the chain runs to end-of-chain, at most `limit` long. */
+  function reference(
+    kind: Kind,
+    clusters: number,
+    entries: Uint32Array,
+    first: number,
+    need: number | undefined,
+    limit = need as number,
+  ) {
     const { bad, eoc } = MARKS[kind];
     const max = clusters + 1;
     const at = (c: number) => FAT_OFFSET + byteOf(kind, c);
@@ -184,7 +204,9 @@ describe('FatTable.chain against a plain walk of the table (FAT12/16/32, chains 
       }
       if (n === need) break;
       const next = kind === 'FAT32' ? (entries[cur] as number) & 0x0fffffff : (entries[cur] as number);
+      if (next >= eoc && need === undefined) break;
       if (next >= eoc) return fail(cur, `f: chain ends after ${n} clusters but the size needs ${need}`);
+      if (n >= limit) return fail(cur, `f: chain is longer than ${limit} clusters`, 'PARSE_LIMIT');
       const e = check(cur, next, `f: cluster ${cur} links to`);
       if (e) return e;
       cur = next;
@@ -193,8 +215,8 @@ describe('FatTable.chain against a plain walk of the table (FAT12/16/32, chains 
     return extents;
   }
 
-  const attempt = (t: FatTable, first: number, need: number) =>
-    t.chain(first, 'f', { need }).then(
+  const attempt = (t: FatTable, first: number, opts: { need: number } | { limit: number }) =>
+    t.chain(first, 'f', opts).then(
       (x) => x,
       (e: unknown) => {
         const p = e as ParseError;
@@ -205,10 +227,10 @@ describe('FatTable.chain against a plain walk of the table (FAT12/16/32, chains 
   for (const kind of ['FAT12', 'FAT16', 'FAT32'] as const) {
     it(`${kind}: random tables with long, fragmented, looping and broken chains`, async () => {
       const p = new Prng(kind.length * 1000 + (kind === 'FAT16' ? 1 : 0));
-      // FAT32: 20,000 entries = 5 FAT blocks of 16 KiB; FAT16 3 blocks; FAT12 2 blocks
-      const clusters = kind === 'FAT12' ? 4000 : 20000;
+      // FAT32: 100,000 entries = 4 FAT blocks of 128 KiB; FAT16 2 blocks; FAT12 1 block
+      const clusters = kind === 'FAT12' ? 4000 : kind === 'FAT16' ? 65000 : 100000;
       const { bad, eocMax } = MARKS[kind];
-      for (let round = 0; round < 25; round++) {
+      for (let round = 0; round < 40; round++) {
         const entries = new Uint32Array(clusters + 2);
         // runs of consecutive links with jumps between them, forwards and backwards across blocks
         let c = 2 + p.int(clusters);
@@ -224,10 +246,19 @@ describe('FatTable.chain against a plain walk of the table (FAT12/16/32, chains 
           c = next;
         }
         entries[c] = p.pick([eocMax, eocMax, bad, 0, 1, clusters + 2, first, 2 + p.int(clusters)]);
-        const need = p.chance(0.5) ? used.size : 1 + p.int(used.size + 3);
         const t = table(kind, clusters, entries);
-        const got = await attempt(t, first, need);
-        expect(got, `${kind} round ${round}`).toEqual(reference(kind, clusters, entries, first, need));
+        if (round % 4 === 3) {
+          // a directory: to end-of-chain, at most `limit` clusters (a loop runs into it)
+          const limit = p.chance(0.5) ? clusters : 1 + p.int(used.size + 3);
+          const got = await attempt(t, first, { limit });
+          expect(got, `${kind} round ${round}`).toEqual(
+            reference(kind, clusters, entries, first, undefined, limit),
+          );
+        } else {
+          const need = p.chance(0.5) ? used.size : 1 + p.int(used.size + 3);
+          const got = await attempt(t, first, { need });
+          expect(got, `${kind} round ${round}`).toEqual(reference(kind, clusters, entries, first, need));
+        }
       }
     });
   }

@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileSource, type FileSource } from '../../image/file-source.js';
-import { HASH_THREAD_MIN_BYTES, HashThread } from '../../image/hash-thread.js';
+import {
+  HASH_THREAD_MIN_BYTES,
+  HashThread,
+  hasPrestartedHashThread,
+  takeHashThread,
+} from '../../image/hash-thread.js';
+import { prestartForLargeInput } from '../../pipeline/commands/measure-prestart.js';
 import { measureFile, measureSource } from '../../image/measure.js';
 import { extentSource } from '../../image/formats/fat/extent-source.js';
 import { authenticodeHash } from '../../image/formats/pe/authenticode.js';
@@ -239,6 +245,42 @@ describe('chunks() with reused buffers', () => {
     for (const chunkSize of [clusterSize * 3 + 5, MIB]) {
       const got = await collect(src, 10, fileSize - 10, chunkSize);
       expect(got.digest).toBe(sha(logical.subarray(10, fileSize)));
+    }
+  });
+});
+
+describe('prestartForLargeInput (nodeimg measure starts the worker before loading its modules)', () => {
+  it('starts one worker for a file argument of HASH_THREAD_MIN_BYTES, none for small files or option values', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nodeimg-prestart-'));
+    try {
+      await writeFile(join(dir, 'small.efi'), new Uint8Array(1024));
+      // sparse: the size is what counts
+      const big = join(dir, 'disk.raw');
+      await writeFile(big, new Uint8Array(0));
+      const { truncate } = await import('node:fs/promises');
+      await truncate(big, HASH_THREAD_MIN_BYTES);
+      const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: dir };
+      prestartForLargeInput(['--banks', 'sha256', 'small.efi', 'missing.raw', '--json'], io);
+      expect(hasPrestartedHashThread()).toBe(false);
+      prestartForLargeInput(['--banks', 'sha256', 'disk.raw'], io);
+      expect(hasPrestartedHashThread()).toBe(true);
+      prestartForLargeInput([big], io); // a second call keeps the one worker
+      const first = takeHashThread();
+      expect(hasPrestartedHashThread()).toBe(false);
+      const second = takeHashThread();
+      expect(second).not.toBe(first);
+      // the prestarted worker hashes like any other
+      const id = first.begin(['sha256']);
+      await first.feed(new Uint8Array([1, 2, 3]), [{ id, start: 0, end: 3 }]);
+      const d = await first.digests(id);
+      expect(Buffer.from(d.sha256 as Uint8Array).toString('hex')).toBe(
+        createHash('sha256')
+          .update(new Uint8Array([1, 2, 3]))
+          .digest('hex'),
+      );
+      await Promise.all([first.close(), second.close()]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
