@@ -66,6 +66,13 @@ export function hasPrestartedHashThread(): boolean {
   return prestarted !== undefined;
 }
 
+/** Closes a prestarted worker nobody took (the input's UKI was small, or the command failed first). */
+export async function discardPrestartedHashThread(): Promise<void> {
+  const t = prestarted;
+  prestarted = undefined;
+  await t?.close();
+}
+
 /** The prestarted worker, or a new one; the caller owns it and close()s it. */
 export function takeHashThread(): HashThread {
   const t = prestarted ?? new HashThread();
@@ -97,7 +104,6 @@ export class HashThread implements HashOffload {
       eval: true,
       workerData: { sab: this.sab, slotSize: SLOT_SIZE },
     });
-    this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       if (m[0] === 'free') {
         this.free.push(m[1]);
@@ -114,6 +120,8 @@ export class HashThread implements HashOffload {
     this.worker.on('exit', (code) => {
       if (!this.closed) this.fail(new NodeimgError('INTERNAL', `hash worker exited with ${code}`));
     });
+    // after the listeners: adding a 'message' listener refs the worker again
+    this.worker.unref();
   }
 
   private fail(err: NodeimgError): void {
@@ -162,6 +170,38 @@ export class HashThread implements HashOffload {
       new Uint8Array(this.sab, slot * SLOT_SIZE, to - from).set(chunk.subarray(from, to));
       this.worker.postMessage(['feed', slot, part]);
     }
+  }
+
+  /** Slots lent to the caller to read into (HashOffload.borrowed): no copy per chunk. */
+  readonly borrowed = {
+    slotSize: SLOT_SIZE,
+    borrow: async (): Promise<Uint8Array> => {
+      this.check();
+      while (this.free.length === 0) {
+        const wait = new Promise<void>((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
+        this.holdOpen();
+        await wait;
+      }
+      const slot = this.free.pop() as number;
+      return new Uint8Array(this.sab, slot * SLOT_SIZE, SLOT_SIZE);
+    },
+    feedBorrowed: (buffer: Uint8Array, pieces: readonly OffloadPiece[]): void => {
+      this.check();
+      this.worker.postMessage(['feed', this.slotOf(buffer), pieces.map((p) => [p.id, p.start, p.end])]);
+    },
+    giveBack: (buffer: Uint8Array): void => {
+      this.free.push(this.slotOf(buffer));
+      this.slotWaiters.shift()?.resolve();
+      this.holdOpen();
+    },
+  };
+
+  /** The slot a lent buffer starts at (anything else is a bug). */
+  private slotOf(buffer: Uint8Array): number {
+    const slot = buffer.byteOffset / SLOT_SIZE;
+    if (buffer.buffer !== this.sab || !Number.isInteger(slot) || slot < 0 || slot >= SLOTS)
+      throw new NodeimgError('INTERNAL', 'a buffer that is not one of the hash worker slots was handed back');
+    return slot;
   }
 
   zeros(id: number, count: number): void {

@@ -12,8 +12,11 @@ export interface CommandEntry {
   readonly name: string;
   readonly summary: string;
   load(): Promise<Command>;
-  /** Work that may start before the command's modules load (they take tens of ms), given its arguments. */
-  prepare?(args: readonly string[], io: CommandIo): void;
+  /**
+   * Work that may start before the command's modules load (they take tens of ms), given its
+   * arguments; returns what to run once the command has ended, however it ended.
+   */
+  prepare?(args: readonly string[], io: CommandIo): () => Promise<void>;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -168,16 +171,20 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     io.stderr.write(`nodeimg: unknown command '${name}'\n\n${globalHelp()}`);
     return EXIT.usage;
   }
-  entry.prepare?.(rest, io);
-  const cmd = await entry.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(helpText(cmd));
-    return EXIT.ok;
-  }
+  const cleanup = entry.prepare?.(rest, io);
   try {
-    return await cmd.run(parseCommandArgs(cmd, rest), io);
-  } catch (err) {
-    return report(err, cmd, io);
+    const cmd = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(helpText(cmd));
+      return EXIT.ok;
+    }
+    try {
+      return await cmd.run(parseCommandArgs(cmd, rest), io);
+    } catch (err) {
+      return report(err, cmd, io);
+    }
+  } finally {
+    await cleanup?.();
   }
 }
 

@@ -4,22 +4,28 @@
 // disk). Kept to node:fs and hash-thread.ts, which loads no module of ours but errors.js.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { HASH_THREAD_MIN_BYTES, prestartHashThread } from '../../image/hash-thread.js';
+import {
+  discardPrestartedHashThread,
+  HASH_THREAD_MIN_BYTES,
+  prestartHashThread,
+} from '../../image/hash-thread.js';
 import type { CommandIo } from '../command.js';
 
 /**
  * Starts the hash worker when a non-option argument is a regular file of HASH_THREAD_MIN_BYTES or
  * more. Option values are not told apart from the input here (the options are parsed later): at
  * worst a large file given as an option value, or a disk whose UKI turns out small, costs an idle
- * worker's start-up on the other core.
+ * worker's start-up on the other core, which the returned cleanup then closes.
  */
-export function prestartForLargeInput(args: readonly string[], io: CommandIo): void {
+export function prestartForLargeInput(args: readonly string[], io: CommandIo): () => Promise<void> {
   for (const a of args) {
     if (a.startsWith('-') || a === '') continue;
     const st = statSync(resolve(io.cwd, a), { throwIfNoEntry: false });
     if (st?.isFile() && st.size >= HASH_THREAD_MIN_BYTES) {
       prestartHashThread();
-      return;
+      break;
     }
   }
+  // run when the command has ended, however it ended
+  return discardPrestartedHashThread;
 }

@@ -97,6 +97,25 @@ describe('hashRangeGroups with a HashThread', () => {
     }
   });
 
+  it('a read that fails mid-way rejects and returns every lent slot (30 failures, then it still hashes)', async () => {
+    const bytes = randomBytes(5 * MIB, 3);
+    const good = fromBytes(bytes, 'random');
+    const failing: ByteSource = {
+      ...good,
+      read: (offset, length, into) =>
+        offset >= 3 * MIB ? Promise.reject(new Error(`EIO at ${offset}`)) : good.read(offset, length, into),
+    };
+    const groups: RangeGroup<HashAlg>[] = [
+      { ranges: [{ start: 0, end: 5 * MIB }], algs: ['sha256'] },
+      { ranges: [{ start: 0, end: 5 * MIB }], algs: ['sha256'], offload: true },
+    ];
+    // 30 x 3 slots taken before the failure: more than the worker's 24 if any stayed lent
+    for (let i = 0; i < 30; i++)
+      await expect(hashRangeGroups(failing, groups, { offload: thread })).rejects.toThrow(/EIO at 3145728/);
+    const got = await hashRangeGroups(good, groups, { offload: thread });
+    expect(got.map(hex)).toEqual(groups.map((g) => expected(bytes, g)));
+  }, 20_000); // a lost slot shows as borrow() waiting forever
+
   it('hashes groups with descending ranges here, and empty groups too', async () => {
     const bytes = randomBytes(MIB, 2);
     const groups: RangeGroup<HashAlg>[] = [
@@ -279,6 +298,11 @@ describe('prestartForLargeInput (nodeimg measure starts the worker before loadin
           .digest('hex'),
       );
       await Promise.all([first.close(), second.close()]);
+      // the cleanup the CLI runs after the command closes one nobody took
+      const cleanup = prestartForLargeInput([big], io);
+      expect(hasPrestartedHashThread()).toBe(true);
+      await cleanup();
+      expect(hasPrestartedHashThread()).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
