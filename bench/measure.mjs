@@ -139,9 +139,9 @@ async function sha256File(path) {
 }
 
 /** Wall seconds and stdout of one child process. */
-function timed(cmd, args) {
+function timed(cmd, args, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * MIB });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * MIB, env });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return { wall, stdout: r.stdout };
@@ -367,6 +367,18 @@ console.log(h.digest('hex'));
     () => timed(node, [BIN, 'measure', uki, '--banks', 'sha256', '--json']).wall,
   ).slice(1);
 
+  // NODE_EXTRA_CA_CERTS (set on some build machines for a TLS proxy) makes every Node start read
+  // and parse that PEM bundle before any script runs: shown apart, not judged (measure needs no TLS)
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  let withoutCa;
+  if (extraCa) {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const runs = (args) =>
+      median(Array.from({ length: RUNS + 1 }, () => timed(node, args, env).wall).slice(1));
+    withoutCa = { node: runs(['-e', '0']), ours: runs(ours('sha256')), floor: runs([floorScript, uki]) };
+  }
+
   // ---- agreement on PCR 11 -------------------------------------------------------------------------
   const doc = JSON.parse(judged.outA);
   const ref11 = measurePcr11(judged.outB);
@@ -398,6 +410,12 @@ console.log(h.digest('hex'));
     `  floor, node reading the UKI once + sha256: median ${median(floor).toFixed(3)} s (${fmt(floor)}) = ratio ${(median(floor) / median(judged.ref)).toFixed(2)} ` +
       `against systemd-measure (the best any single Node process can do here)`,
   );
+  if (withoutCa)
+    console.log(
+      `  NODE_EXTRA_CA_CERTS=${extraCa} is set: node -e 0 ${nodeStart.toFixed(3)} s with it, ${withoutCa.node.toFixed(3)} s without; ` +
+        `without it nodeimg ${withoutCa.ours.toFixed(3)} s = ratio ${(withoutCa.ours / median(judged.ref)).toFixed(2)}, ` +
+        `floor ${withoutCa.floor.toFixed(3)} s = ratio ${(withoutCa.floor / median(judged.ref)).toFixed(2)} (not judged)`,
+    );
   console.log(
     `  PCR 11 sha256: nodeimg ${ours11 ?? 'missing'}, systemd-measure ${ref11.sha256 ?? 'missing'}; 3 banks ${agree3 ? 'agree' : 'DISAGREE'}`,
   );

@@ -82,7 +82,12 @@ export async function resolveAuthenticated(
     const locker = getRootfsLocker();
     if (!locker) throw new NodeimgError('INTERNAL', 'no root file system locker is registered');
     const have = new Set(packages.map((p) => p.name));
-    for (const p of await locker(recipe, recipe.rootfs, opts.signal, opts.sources)) {
+    const rootfsOpts = {
+      debsDir: opts.debsDir,
+      mirrors: opts.sources,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    };
+    for (const p of await locker(recipe, recipe.rootfs, rootfsOpts)) {
       if (have.has(p.name)) continue;
       // mmdebstrap resolved the closure; each of its .debs must be in the signed indexes as it is
       const located = provenanceOf(locatePackage(suites, p, p.requested));
@@ -115,7 +120,11 @@ export async function resolveAuthenticated(
 }
 
 /** The older lock: the host's apt indexes (apt-cache show, apt-get --print-uris), no provenance. */
-export async function resolveHostApt(recipe: Recipe, signal?: AbortSignal): Promise<LockedPackage[]> {
+export async function resolveHostApt(
+  recipe: Recipe,
+  debsDir: string,
+  signal?: AbortSignal,
+): Promise<LockedPackage[]> {
   const codenames = await aptCodenames(recipe.distribution.architecture);
   if (!codenames.includes(recipe.distribution.suite))
     throw new NodeimgError(
@@ -131,7 +140,11 @@ export async function resolveHostApt(recipe: Recipe, signal?: AbortSignal): Prom
     const locker = getRootfsLocker();
     if (!locker) throw new NodeimgError('INTERNAL', 'no root file system locker is registered');
     const have = new Set(resolved.map((p) => p.name));
-    for (const p of await locker(recipe, recipe.rootfs, signal)) if (!have.has(p.name)) resolved.push(p);
+    const locked = await locker(recipe, recipe.rootfs, {
+      debsDir,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    for (const p of locked) if (!have.has(p.name)) resolved.push(p);
   }
   return resolved;
 }

@@ -108,10 +108,16 @@ export function getRootfsPlanner(): RootfsPlanner | undefined {
 export type RootfsLocker = (
   recipe: Recipe,
   rootfs: NonNullable<Recipe['rootfs']>,
-  signal?: AbortSignal,
-  /** apt source lines mmdebstrap resolves from (default: the suite's Debian mirrors). */
-  mirrors?: readonly string[],
+  opts: RootfsLockOptions,
 ) => Promise<readonly LockedPackage[]>;
+
+export interface RootfsLockOptions {
+  /** The build cache's .deb store (StageCache.debsDir): the downloaded closure is kept there. */
+  readonly debsDir: string;
+  readonly signal?: AbortSignal;
+  /** apt source lines mmdebstrap resolves from (default: the suite's Debian mirrors). */
+  readonly mirrors?: readonly string[];
+}
 
 let rootfsLocker: RootfsLocker | undefined;
 

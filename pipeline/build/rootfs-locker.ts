@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { NodeimgError } from '../errors.js';
 import { resolveRootfsLock, type LockedDeb } from '../../image/build/rootfs/index.js';
 import type { LockedPackage } from '../../image/build/stages/index.js';
-import { defaultCacheDir } from './cache.js';
 import { packageName } from './recipe.js';
 import { registerRootfsLocker } from './registry.js';
 
@@ -38,7 +37,7 @@ export function lockedPackageOf(d: LockedDeb, requested: ReadonlySet<string>): L
   };
 }
 
-registerRootfsLocker(async (recipe, rootfs, signal, mirrors) => {
+registerRootfsLocker(async (recipe, rootfs, { debsDir, signal, mirrors }) => {
   const include = (rootfs.packages ?? []).map(packageName);
   if ((rootfs.packages ?? []).some((p) => p.includes('=')))
     throw new NodeimgError('USAGE', '/rootfs/packages: a root file system package cannot pin a version', {
@@ -53,7 +52,8 @@ registerRootfsLocker(async (recipe, rootfs, signal, mirrors) => {
       ...(mirrors === undefined ? {} : { mirrors }),
     },
     {
-      debStore: join(defaultCacheDir(process.env, process.cwd()), 'debs', 'sha256'),
+      // the store fetch.ts and lock-resolve.ts read: `nodeimg lock --cache DIR` finds them there
+      debStore: join(debsDir, 'sha256'),
       sourceDateEpoch: recipe.sourceDateEpoch,
       ...(signal ? { signal } : {}),
     },

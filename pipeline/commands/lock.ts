@@ -106,14 +106,14 @@ checks every .deb against it.`,
       await import('../build/lock-resolve.js');
     let resolved: LockedPackage[];
     let sources: string[] | undefined;
-    if (hostApt) resolved = await resolveHostApt(r);
+    const cacheArg = args.values['cache'];
+    const cache = new StageCache(
+      typeof cacheArg === 'string' ? resolve(io.cwd, cacheArg) : defaultCacheDir(io.env, io.cwd),
+    );
+    await cache.init();
+    if (hostApt) resolved = await resolveHostApt(r, cache.debsDir);
     else {
       sources = given.length > 0 ? given : [...(before?.sources ?? defaultSources(r.distribution.suite))];
-      const cacheArg = args.values['cache'];
-      const cache = new StageCache(
-        typeof cacheArg === 'string' ? resolve(io.cwd, cacheArg) : defaultCacheDir(io.env, io.cwd),
-      );
-      await cache.init();
       const keyring = args.values['keyring'];
       resolved = await resolveAuthenticated(r, {
         sources,
