@@ -160,13 +160,7 @@ export class HashThread implements HashOffload {
       const part = pieces
         .filter((p) => p.start < to && p.end > from)
         .map((p) => [p.id, Math.max(p.start, from) - from, Math.min(p.end, to) - from]);
-      this.check();
-      while (this.free.length === 0) {
-        const wait = new Promise<void>((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
-        this.holdOpen();
-        await wait;
-      }
-      const slot = this.free.pop() as number;
+      const slot = await this.freeSlot();
       new Uint8Array(this.sab, slot * SLOT_SIZE, to - from).set(chunk.subarray(from, to));
       this.worker.postMessage(['feed', slot, part]);
     }
@@ -175,16 +169,8 @@ export class HashThread implements HashOffload {
   /** Slots lent to the caller to read into (HashOffload.borrowed): no copy per chunk. */
   readonly borrowed = {
     slotSize: SLOT_SIZE,
-    borrow: async (): Promise<Uint8Array> => {
-      this.check();
-      while (this.free.length === 0) {
-        const wait = new Promise<void>((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
-        this.holdOpen();
-        await wait;
-      }
-      const slot = this.free.pop() as number;
-      return new Uint8Array(this.sab, slot * SLOT_SIZE, SLOT_SIZE);
-    },
+    borrow: async (): Promise<Uint8Array> =>
+      new Uint8Array(this.sab, (await this.freeSlot()) * SLOT_SIZE, SLOT_SIZE),
     feedBorrowed: (buffer: Uint8Array, pieces: readonly OffloadPiece[]): void => {
       this.check();
       this.worker.postMessage(['feed', this.slotOf(buffer), pieces.map((p) => [p.id, p.start, p.end])]);
@@ -195,6 +181,17 @@ export class HashThread implements HashOffload {
       this.holdOpen();
     },
   };
+
+  /** Takes a free slot, waiting for the worker to free one. */
+  private async freeSlot(): Promise<number> {
+    this.check();
+    while (this.free.length === 0) {
+      const wait = new Promise<void>((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
+      this.holdOpen();
+      await wait;
+    }
+    return this.free.pop() as number;
+  }
 
   /** The slot a lent buffer starts at (anything else is a bug). */
   private slotOf(buffer: Uint8Array): number {

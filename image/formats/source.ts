@@ -96,6 +96,21 @@ export interface ChunkOptions {
    * chunk by then (hashing it) may set this.
    */
   readonly reuse?: boolean;
+  /**
+   * Read into buffers borrowed from `lend` instead (chunks of at most its slotSize): the consumer
+   * owns each chunk it is given and hands its buffer back (giveBack, or whatever the lender
+   * offers) before asking for the next one; chunks() gives back what it borrowed for a read that
+   * failed or was not consumed.
+   */
+  readonly lend?: BufferLender;
+}
+
+/** Buffers a consumer lends to chunks() (image/hash-thread.ts: the hash worker's shared slots). */
+export interface BufferLender {
+  readonly slotSize: number;
+  /** A free buffer of slotSize bytes; waits until one is free. */
+  borrow(): Promise<Uint8Array>;
+  giveBack(buffer: Uint8Array): void;
 }
 
 /**
@@ -113,11 +128,26 @@ export async function* chunks(
   checkRange(src, offset, 0);
   if (offset + length > src.size) checkRange(src, offset, length);
   const end = offset + length;
-  const size = Math.min(chunkSize, length);
-  const buffers = options.reuse ? [new Uint8Array(size), new Uint8Array(size)] : undefined;
+  const lend = options.lend;
+  const step = lend ? Math.min(chunkSize, lend.slotSize) : chunkSize;
+  const size = Math.min(step, length);
+  const buffers = options.reuse && !lend ? [new Uint8Array(size), new Uint8Array(size)] : undefined;
   let turn = 0;
-  const read = (pos: number): Promise<Uint8Array> =>
-    src.read(pos, Math.min(chunkSize, end - pos), buffers?.[turn++ & 1]);
+  const read = lend
+    ? async (pos: number): Promise<Uint8Array> => {
+        const buf = await lend.borrow();
+        const n = Math.min(step, end - pos);
+        try {
+          const got = await src.read(pos, n, buf);
+          // a source that could not read in place answered with its own buffer
+          if (got.buffer !== buf.buffer || got.byteOffset !== buf.byteOffset) buf.set(got);
+          return buf.subarray(0, n);
+        } catch (err) {
+          lend.giveBack(buf);
+          throw err;
+        }
+      }
+    : (pos: number): Promise<Uint8Array> => src.read(pos, Math.min(step, end - pos), buffers?.[turn++ & 1]);
   let pos = offset;
   let next: Promise<Uint8Array> | undefined = read(pos);
   try {
@@ -129,7 +159,7 @@ export async function* chunks(
     }
   } finally {
     // A consumer that stops early (break, return, throw) leaves the prefetched read pending; if it
-    // then failed, Node would crash on the unhandled rejection.
-    next?.catch(() => undefined);
+    // then failed, Node would crash on the unhandled rejection. A borrowed buffer goes back.
+    next?.then((c) => lend?.giveBack(c)).catch(() => undefined);
   }
 }

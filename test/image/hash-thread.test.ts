@@ -266,6 +266,41 @@ describe('chunks() with reused buffers', () => {
       expect(got.digest).toBe(sha(logical.subarray(10, fileSize)));
     }
   });
+
+  it('lent buffers: a file reads in place, a copying source is copied in, every buffer comes back', async () => {
+    const slotSize = 64 * 1024;
+    const pool = Array.from({ length: 4 }, () => new Uint8Array(slotSize));
+    const free = [...pool];
+    const lend = {
+      slotSize,
+      borrow: () => Promise.resolve(free.pop() as Uint8Array), // 4 suffice: one held, one in flight
+      giveBack: (b: Uint8Array) => {
+        expect(pool.includes(b) || pool.some((p) => p.buffer === b.buffer)).toBe(true);
+        free.push(pool.find((p) => p.buffer === b.buffer) as Uint8Array);
+      },
+    };
+    for (const src of [file, fromBytes(bytes, 'copying')]) {
+      const h = createHash('sha256');
+      let n = 0;
+      for await (const c of chunks(src, 3, 300_000, MIB, { lend })) {
+        expect(c.length).toBeLessThanOrEqual(slotSize);
+        expect(pool.some((p) => p.buffer === c.buffer && p.byteOffset === c.byteOffset)).toBe(true);
+        h.update(c);
+        n += c.length;
+        lend.giveBack(c);
+      }
+      expect(n).toBe(300_000);
+      expect(h.digest('hex')).toBe(sha(bytes.subarray(3, 300_003)));
+      expect(free).toHaveLength(4);
+      // a consumer that stops early: the read in flight gives its buffer back
+      for await (const c of chunks(src, 0, 300_000, MIB, { lend })) {
+        lend.giveBack(c);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(free).toHaveLength(4);
+    }
+  });
 });
 
 describe('prestartForLargeInput (nodeimg measure starts the worker before loading its modules)', () => {

@@ -3,7 +3,7 @@
 // (hashRangeGroups, used by measurements/boot/binaries.ts loadUki).
 
 import { MultiHash, type HashAlg } from '../../../measurements/hash.js';
-import { checkRange, chunks, type ByteSource } from '../source.js';
+import { chunks, type BufferLender, type ByteSource } from '../source.js';
 
 /**
  * Default read size when streaming ranges into hashes. bench/authenticode.mjs on a 512 MiB image
@@ -57,60 +57,9 @@ export interface HashOffload {
    * buffer goes back through exactly one feedBorrowed() (once the caller is done with it: the
    * offload reuses it after hashing) or giveBack().
    */
-  readonly borrowed?: {
-    readonly slotSize: number;
-    borrow(): Promise<Uint8Array>;
+  readonly borrowed?: BufferLender & {
     feedBorrowed(buffer: Uint8Array, pieces: readonly OffloadPiece[]): void;
-    giveBack(buffer: Uint8Array): void;
   };
-}
-
-type Borrowed = NonNullable<HashOffload['borrowed']>;
-
-/**
- * chunks() over buffers borrowed from an offload: each chunk (at most slotSize bytes, at the start
- * of its buffer) is read straight into a borrowed buffer, with the next read in flight while the
- * caller uses it. The caller hands every yielded chunk back (feedBorrowed or giveBack) before
- * asking for the next one.
- */
-async function* borrowedChunks(
-  src: ByteSource,
-  offset: number,
-  length: number,
-  chunkSize: number,
-  b: Borrowed,
-): AsyncGenerator<Uint8Array> {
-  // the same range errors as chunks()
-  checkRange(src, offset, 0);
-  if (offset + length > src.size) checkRange(src, offset, length);
-  const end = offset + length;
-  const size = Math.min(chunkSize, b.slotSize);
-  const read = async (pos: number): Promise<Uint8Array> => {
-    const buf = await b.borrow();
-    const n = Math.min(size, end - pos);
-    try {
-      const got = await src.read(pos, n, buf);
-      // a source that could not read in place answered with its own buffer
-      if (got.buffer !== buf.buffer || got.byteOffset !== buf.byteOffset) buf.set(got);
-      return buf.subarray(0, n);
-    } catch (err) {
-      b.giveBack(buf);
-      throw err;
-    }
-  };
-  let pos = offset;
-  let next: Promise<Uint8Array> | undefined = length > 0 ? read(pos) : undefined;
-  try {
-    while (next) {
-      const cur = await next;
-      pos += cur.byteLength;
-      next = pos < end ? read(pos) : undefined;
-      yield cur;
-    }
-  } finally {
-    // stopped early: the read in flight still owns a buffer
-    next?.then((c) => b.giveBack(c)).catch(() => undefined);
-  }
 }
 
 /**
@@ -199,9 +148,7 @@ export async function hashRangeGroups<A extends HashAlg>(
   for (const span of union(shared.flatMap((x) => x.g.ranges))) {
     let pos = span.start;
     const length = span.end - span.start;
-    for await (const c of lend
-      ? borrowedChunks(src, span.start, length, chunkSize, lend)
-      : chunks(src, span.start, length, chunkSize, REUSE)) {
+    for await (const c of chunks(src, span.start, length, chunkSize, lend ? { lend } : REUSE)) {
       const end = pos + c.length;
       const pieces: OffloadPiece[] = [];
       for (const x of shared) {
