@@ -171,10 +171,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     io.stderr.write(`nodeimg: unknown command '${name}'\n\n${globalHelp()}`);
     return EXIT.usage;
   }
-  const cleanup = entry.prepare?.(rest, io);
+  const help = rest.includes('--help') || rest.includes('-h');
+  const cleanup = help ? undefined : entry.prepare?.(rest, io);
   try {
     const cmd = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
+    if (help) {
       io.stdout.write(helpText(cmd));
       return EXIT.ok;
     }

@@ -20,8 +20,14 @@ import type { CommandIo } from '../command.js';
 export function prestartForLargeInput(args: readonly string[], io: CommandIo): () => Promise<void> {
   for (const a of args) {
     if (a.startsWith('-') || a === '') continue;
-    const st = statSync(resolve(io.cwd, a), { throwIfNoEntry: false });
-    if (st?.isFile() && st.size >= HASH_THREAD_MIN_BYTES) {
+    let large = false;
+    try {
+      const st = statSync(resolve(io.cwd, a), { throwIfNoEntry: false });
+      large = st !== undefined && st.isFile() && st.size >= HASH_THREAD_MIN_BYTES;
+    } catch {
+      // EACCES, ENOTDIR, ENAMETOOLONG...: only a hint here; the command reports it if it matters
+    }
+    if (large) {
       prestartHashThread();
       break;
     }

@@ -316,6 +316,10 @@ describe('prestartForLargeInput (nodeimg measure starts the worker before loadin
       const io = { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: dir };
       prestartForLargeInput(['--banks', 'sha256', 'small.efi', 'missing.raw', '--json'], io);
       expect(hasPrestartedHashThread()).toBe(false);
+      // paths that stat refuses (not a directory, too long) are no reason to fail
+      prestartForLargeInput(['small.efi/x', 'a'.repeat(5000), 'disk.raw'], io);
+      expect(hasPrestartedHashThread()).toBe(true);
+      await takeHashThread().close();
       prestartForLargeInput(['--banks', 'sha256', 'disk.raw'], io);
       expect(hasPrestartedHashThread()).toBe(true);
       prestartForLargeInput([big], io); // a second call keeps the one worker
