@@ -3,9 +3,10 @@
 // hashes the rest. `nodeimg measure` of a UKI hashes most bytes twice (its Authenticode for PCR 4,
 // the section contents for PCR 11): the section digests go here (bench/measure.mjs).
 //
-// Chunks are copied into a ring of slots in one SharedArrayBuffer (no allocation, no page faults
-// after the first lap); the worker posts a slot back once hashed, and feed() waits for a free slot,
-// so memory stays at SLOTS x slot size however far the worker falls behind. The worker is eval'd
+// The reader reads straight into a ring of slots in one SharedArrayBuffer that the thread lends
+// (HashOffload.borrowed: no copy, no allocation, no page faults after the first lap); the worker
+// posts a slot back once hashed, and borrow() waits for a free slot, so memory stays at SLOTS x
+// slot size however far the worker falls behind. The worker is eval'd
 // CommonJS using only node: builtins, so it starts without loading any module of ours (a few tens
 // of ms; that cost is why callers start it only for large inputs) and runs the same from dist/ and
 // from the TypeScript sources under vitest.
@@ -149,21 +150,6 @@ export class HashThread implements HashOffload {
     const id = this.nextId++;
     this.worker.postMessage(['begin', id, [...algs]]);
     return id;
-  }
-
-  async feed(chunk: Uint8Array, pieces: readonly OffloadPiece[]): Promise<void> {
-    // one slot holds SLOT_SIZE bytes: larger chunks go over in windows
-    const lo = Math.min(...pieces.map((p) => p.start));
-    const hi = Math.max(...pieces.map((p) => p.end));
-    for (let from = lo; from < hi; from += SLOT_SIZE) {
-      const to = Math.min(hi, from + SLOT_SIZE);
-      const part = pieces
-        .filter((p) => p.start < to && p.end > from)
-        .map((p) => [p.id, Math.max(p.start, from) - from, Math.min(p.end, to) - from]);
-      const slot = await this.freeSlot();
-      new Uint8Array(this.sab, slot * SLOT_SIZE, to - from).set(chunk.subarray(from, to));
-      this.worker.postMessage(['feed', slot, part]);
-    }
   }
 
   /** Slots lent to the caller to read into (HashOffload.borrowed): no copy per chunk. */

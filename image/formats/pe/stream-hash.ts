@@ -45,19 +45,17 @@ export interface OffloadPiece {
 export interface HashOffload {
   /** Starts a digest over every alg of `algs`; returns its id. */
   begin(algs: readonly HashAlg[]): number;
-  /** Feeds pieces of `chunk`, in order; resolves once `chunk` may be reused (its bytes are copied). */
-  feed(chunk: Uint8Array, pieces: readonly OffloadPiece[]): Promise<void>;
   /** Feeds `count` zero bytes to digest `id`. */
   zeros(id: number, count: number): void;
   /** The digests of `id`, after everything fed before. */
   digests(id: number): Promise<Partial<Record<HashAlg, Uint8Array>>>;
   /**
-   * Optional: buffers the offload reads in place, so that the caller reads the file straight into
-   * them and nothing is copied. borrow() waits for a free one (slotSize bytes); each borrowed
-   * buffer goes back through exactly one feedBorrowed() (once the caller is done with it: the
-   * offload reuses it after hashing) or giveBack().
+   * The offload's own buffers, which the caller reads the file straight into, so that nothing is
+   * copied: borrow() waits for a free one (slotSize bytes); each borrowed buffer goes back through
+   * exactly one feedBorrowed() (its pieces, in order; the offload reuses the buffer once hashed)
+   * or giveBack().
    */
-  readonly borrowed?: BufferLender & {
+  readonly borrowed: BufferLender & {
     feedBorrowed(buffer: Uint8Array, pieces: readonly OffloadPiece[]): void;
   };
 }
@@ -143,7 +141,7 @@ export async function hashRangeGroups<A extends HashAlg>(
     for (const r of mergeAdjacent(g.ranges))
       for await (const c of chunks(src, r.start, r.end - r.start, chunkSize, REUSE)) h.update(c);
   }
-  // read into the offload's own buffers when it lends them and has anything to hash
+  // read into the offload's own buffers when it has anything to hash (no copy)
   const lend = remote.some((id) => id !== undefined) ? off?.borrowed : undefined;
   for (const span of union(shared.flatMap((x) => x.g.ranges))) {
     let pos = span.start;
@@ -170,7 +168,7 @@ export async function hashRangeGroups<A extends HashAlg>(
       if (lend) {
         if (pieces.length > 0) lend.feedBorrowed(c, pieces);
         else lend.giveBack(c);
-      } else if (pieces.length > 0) await (off as HashOffload).feed(c, pieces);
+      }
       pos = end;
     }
   }
