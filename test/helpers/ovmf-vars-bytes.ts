@@ -80,10 +80,14 @@ export function buildVarStore(spec: StoreSpec): Uint8Array {
   return out;
 }
 
-/** Recomputes the FV header checksum (16-bit words of HeaderLength bytes sum to 0). */
+/**
+ * Recomputes the FV header checksum (16-bit words of HeaderLength bytes sum to 0). A fuzzed
+ * HeaderLength may run past the buffer: the words that exist are summed (the parser refuses such
+ * a header anyway).
+ */
 export function fixFvChecksum(fv: Uint8Array, offset = 0): void {
-  const v = new DataView(fv.buffer, fv.byteOffset + offset);
-  const len = v.getUint16(48, true);
+  const v = new DataView(fv.buffer, fv.byteOffset + offset, fv.length - offset);
+  const len = Math.min(v.getUint16(48, true), v.byteLength & ~1);
   v.setUint16(50, 0, true);
   let sum = 0;
   for (let i = 0; i < len; i += 2) sum = (sum + v.getUint16(i, true)) & 0xffff;
