@@ -10,16 +10,16 @@
 //   s3rver  s3rver 3.7.1 (test/helpers/s3rver-child.mjs: child process, legacy OpenSSL provider,
 //           conditional-write shim) writing to a temporary folder under /tmp; both paths pay its
 //           disk writes and MD5, and CompleteMultipartUpload copies every part once more.
-//   radosgw Ceph's RADOS Gateway in front of a one-OSD in-memory cluster (bench/ceph-rgw.mjs;
-//           Debian packages radosgw ceph-mon ceph-osd): multi-threaded C++, completes a multipart
-//           upload without copying the parts.
+//   radosgw Ceph's RADOS Gateway in front of a one-OSD in-memory cluster
+//           (test/helpers/ceph-rgw.mjs): multi-threaded C++, completes a multipart upload without
+//           copying the parts.
 // Also printed, not judged: where the multipart time goes (parts vs CompleteMultipartUpload), one
 // sequential multipart upload (1 part in flight), to show what the parallel parts buy, and the CPU
 // seconds that client and server spent on each path: divided by the cores, they are a floor under
 // the wall time, and when both paths sit on that floor the ratio is a ratio of CPU work, which
 // parallel parts cannot lower.
 // The 1 GiB random input is written once to /tmp/nodeimg-bench-s3-upload-<N>mib.bin and reused.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -111,7 +111,9 @@ async function startS3rver(directory) {
 
 async function startServer(directory) {
   if (SERVER === 's3rver') return startS3rver(directory);
-  const { startRadosgw, missingCephTool, RADOSGW_PACKAGES } = await import('./ceph-rgw.mjs');
+  const { startRadosgw, missingCephTool, RADOSGW_PACKAGES } = await import(
+    pathToFileURL(join(here, '..', 'test', 'helpers', 'ceph-rgw.mjs')).href
+  );
   const missing = missingCephTool();
   if (missing) {
     console.error(
@@ -119,11 +121,8 @@ async function startServer(directory) {
     );
     process.exit(2);
   }
-  const version = spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).stdout.match(
-    /version (\S+)/,
-  )?.[1];
   const rgw = await startRadosgw(directory, { memoryGiB: Math.ceil((SIZE_MIB * 3) / 1024) + 2 });
-  return { name: `radosgw ${version ?? '?'} (memstore)`, ...rgw };
+  return { name: `radosgw ${rgw.version} (memstore)`, ...rgw };
 }
 
 /** CPU seconds (user + system) of this process and of the server's processes, from /proc (CLK_TCK 100). */

@@ -44,11 +44,13 @@ export async function startS3Server(
   buckets: readonly string[] = ['nodeimg'],
   /** "bucket/key" -> how many conditional writes of it answer 409 ConditionalRequestConflict. */
   conflicts: Readonly<Record<string, number>> = {},
+  /** "bucket/key" -> how If-Match on it misbehaves (s3rver-child.mjs: 'bare-bytes' is radosgw 16's). */
+  ifMatchQuirks: Readonly<Record<string, 'bare-bytes' | 'refuse'>> = {},
 ): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'nodeimg-s3rver-'));
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', CHILD, JSON.stringify({ directory, buckets, conflicts })],
+    ['--openssl-legacy-provider', CHILD, JSON.stringify({ directory, buckets, conflicts, ifMatchQuirks })],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
   );
   let port: number;

@@ -16,9 +16,12 @@
 // answer 409 ConditionalRequestConflict to one of two racing conditional writes; this shim does so
 // only on request, to exercise the adapter's 409 path: `conflicts: {"bucket/key": N}` answers the
 // first N conditional writes of that key with 409 (fault injection).
+// `ifMatchQuirks: {"bucket/key": "bare-bytes" | "refuse"}` makes If-Match on that key behave like a
+// flawed server: "bare-bytes" compares the header byte for byte with the unquoted ETag, as Ceph's
+// radosgw 16 does (so the quoted ETag it hands out never matches); "refuse" fails every If-Match.
 //
-// argv[2]: JSON {directory, buckets: string[], conflicts?: {[bucketKey]: number}}. Prints one line `{"port":N}` when listening; stops
-// on SIGTERM/SIGINT.
+// argv[2]: JSON {directory, buckets: string[], conflicts?: {[bucketKey]: number}, ifMatchQuirks?:
+// {[bucketKey]: string}}. Prints one line `{"port":N}` when listening; stops on SIGTERM/SIGINT.
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +31,7 @@ const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
 const S3Error = require('s3rver/lib/models/error.js');
 
-const { directory, buckets, conflicts = {} } = JSON.parse(process.argv[2] ?? '{}');
+const { directory, buckets, conflicts = {}, ifMatchQuirks = {} } = JSON.parse(process.argv[2] ?? '{}');
 if (typeof directory !== 'string' || !Array.isArray(buckets)) {
   process.stderr.write('usage: s3rver-child.mjs {"directory":DIR,"buckets":[NAME...]}\n');
   process.exit(2);
@@ -107,7 +110,11 @@ function conditionalWrites(server) {
             throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
           }
           const meta = await server.store.getMetadata(bucket, key);
-          if (unquote(meta.etag) !== unquote(ifMatch)) failed = 'If-Match';
+          const quirk = ifMatchQuirks[`${bucket}/${key}`];
+          if (quirk === 'refuse') failed = 'If-Match';
+          else if (quirk === 'bare-bytes') {
+            if (unquote(meta.etag) !== ifMatch) failed = 'If-Match';
+          } else if (unquote(meta.etag) !== unquote(ifMatch)) failed = 'If-Match';
         }
         if (failed) {
           await drain(ctx.req);

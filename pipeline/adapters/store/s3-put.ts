@@ -2,7 +2,7 @@
 // put-if-absent (If-None-Match: *) for immutable objects and compare-and-swap (If-Match: <ETag>) for
 // the few mutable ones. Every body carries its SHA-256 as x-amz-meta-sha256 (what readers verify
 // against) and as the signed payload hash (what S3 verifies on arrival, s3-payload.ts).
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishError } from '../../errors.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, s3Failure, statusOf } from './s3-errors.js';
 import { withPayloadSha256 } from './s3-payload.js';
@@ -56,10 +56,30 @@ export async function putIfAbsent(
   }
 }
 
+/** The ETag without the double quotes of an RFC 9110 entity tag, or undefined when it has none. */
+const bare = (etag: string): string | undefined =>
+  etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : undefined;
+
+/** The object's current ETag (HeadObject), undefined when there is none. */
+async function currentETag(t: S3Target): Promise<string | undefined> {
+  try {
+    return (await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key }))).ETag;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw s3Failure(t.target, 'HeadObject', err);
+  }
+}
+
 /**
  * Writes only if the current ETag is `expected` (null: only if there is no object); returns the new
  * ETag. 412, 409, or 404 for If-Match on a missing key mean someone else changed it: a retryable
  * PUBLISH_CONFLICT.
+ *
+ * A 412 while the object still has the expected ETag is the server's mistake, not a race: Ceph's
+ * radosgw 16 (Debian 12) compares If-Match byte for byte with the ETag it stores, which has no
+ * quotes, so the quoted ETag it hands out never matches. Then the write is asked once more with the
+ * bare ETag, still conditional; a server that refuses that too cannot compare-and-swap, and the
+ * error says so instead of reporting a race that retrying would never win.
  */
 export async function putIfMatch(
   t: S3Target,
@@ -68,12 +88,33 @@ export async function putIfMatch(
   contentType: string,
   expected: string | null,
 ): Promise<string> {
-  const condition = expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected };
-  try {
+  const send = async (condition: object): Promise<string> => {
     const out = await t.client.send(put(t, bytes, sha256, contentType, condition));
     if (!out.ETag) throw new Error('no ETag in the answer');
     return out.ETag;
-  } catch (err) {
+  };
+  try {
+    return await send(expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected });
+  } catch (first) {
+    let err = first;
+    const unquoted = expected === null ? undefined : bare(expected);
+    if (unquoted !== undefined && isPreconditionFailed(err) && (await currentETag(t)) === expected) {
+      try {
+        return await send({ IfMatch: unquoted });
+      } catch (second) {
+        err = second;
+        if (isPreconditionFailed(err) && (await currentETag(t)) === expected)
+          throw new PublishError(
+            'PUBLISH_FAILED',
+            { target: t.target, fault: 'server', retryable: false, status: 412 },
+            `the server refuses If-Match with the object's current ETag ${expected}, quoted or not: it cannot compare-and-swap`,
+            {
+              cause: err,
+              hint: 'nodeimg updates its version pointer with conditional writes (S3 If-Match); use a store that implements them',
+            },
+          );
+      }
+    }
     if (isPreconditionFailed(err) || isConditionalConflict(err) || (expected !== null && isNotFound(err)))
       throw new PublishError(
         'PUBLISH_CONFLICT',

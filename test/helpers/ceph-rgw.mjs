@@ -1,15 +1,16 @@
-// A throw-away single-node Ceph cluster on 127.0.0.1 with the RADOS Gateway in front of it, for
-// bench/s3-upload.mjs --server radosgw: a second real S3 server next to s3rver, written in C++,
-// multi-threaded, and completing a multipart upload by writing a manifest (the parts stay where
-// they are) instead of copying them. Debian packages: radosgw ceph-mon ceph-osd (not installed by
-// scripts/setup: only this bench uses them; `apt-get install --no-install-recommends radosgw
-// ceph-mon ceph-osd`).
+// A throw-away single-node Ceph cluster on 127.0.0.1 with the RADOS Gateway in front of it: a
+// second real S3 server next to s3rver, for the store contract (test/pipeline/adapters/store/
+// s3-radosgw.test.ts) and bench/s3-upload.mjs --server radosgw. Written in C++, multi-threaded,
+// with its own conditional writes (no shim) and multipart uploads completed by writing a manifest
+// (the parts stay where they are) instead of copying them. Debian packages radosgw, ceph-mon and
+// ceph-osd (scripts/debian-packages.txt).
 //
 // One monitor, one OSD on the in-memory object store (memstore: no disk to provision, the bytes
 // live in the OSD's RAM, up to `memoryGiB`), pools of size 1, no cephx (auth none, which needs the
 // msgr2 'crc' mode allowed for daemons), everything bound to 127.0.0.1, all state in `dir`. The
 // daemons run in the foreground as children of this process and die with stop().
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -25,6 +26,18 @@ export function missingCephTool() {
   return undefined;
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`);
@@ -32,10 +45,13 @@ function run(cmd, args) {
 }
 
 /**
- * Starts mon, OSD and radosgw with their state under `dir` and a user with the given keys.
- * Returns { endpoint, pids: [radosgw, ceph-osd, ceph-mon], credentials, stop() }.
+ * Starts mon, OSD and radosgw with their state under `dir` (on free ports unless given) and a user.
+ * Returns { endpoint, pids: [radosgw, ceph-osd, ceph-mon], credentials, version, stop() }.
  */
-export async function startRadosgw(dir, { port = 7480, monPort = 3300, memoryGiB = 8 } = {}) {
+export async function startRadosgw(dir, options = {}) {
+  const port = options.port ?? (await freePort());
+  const monPort = options.monPort ?? (await freePort());
+  const memoryGiB = options.memoryGiB ?? 8;
   const conf = join(dir, 'ceph.conf');
   const fsid = randomUUID();
   for (const d of ['mon', 'osd', 'run', 'log']) await mkdir(join(dir, d), { recursive: true });
@@ -137,8 +153,12 @@ export async function startRadosgw(dir, { port = 7480, monPort = 3300, memoryGiB
       if (i > 240) throw new Error(`radosgw did not answer on ${endpoint} within 60 s`);
       await sleep(250);
     }
+    const version = spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).stdout.match(
+      /version (\S+)/,
+    )?.[1];
     return {
       endpoint,
+      version: version ?? 'unknown',
       pids: [rgw.pid, osd.pid, mon.pid],
       credentials: { accessKeyId, secretAccessKey },
       stop,
