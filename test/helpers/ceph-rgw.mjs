@@ -18,10 +18,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const RADOSGW_PACKAGES = ['radosgw', 'ceph-mon', 'ceph-osd'];
 
+// NODEIMG_CEPH_CHROOT=DIR runs every Ceph binary as `chroot DIR ...`: another Debian release's Ceph
+// (mmdebstrap --include=radosgw,ceph-mon,ceph-osd,ceph-common trixie DIR) checked from this host.
+// The cluster's folder must be visible at the same path inside (mount --bind /tmp DIR/tmp).
+const CHROOT = process.env['NODEIMG_CEPH_CHROOT'];
+const wrap = (cmd, args) => (CHROOT ? ['chroot', [CHROOT, cmd, ...args]] : [cmd, args]);
+
 /** The binaries this needs, or the first one missing. */
 export function missingCephTool() {
   for (const tool of ['monmaptool', 'ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return tool;
+    if (spawnSync(...wrap('sh', ['-c', `command -v ${tool}`])).status !== 0) return tool;
   }
   return undefined;
 }
@@ -39,7 +45,7 @@ function freePort() {
 }
 
 function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(...wrap(cmd, args), { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
@@ -102,7 +108,7 @@ export async function startRadosgw(dir, options = {}) {
   );
   const children = [];
   const daemon = (cmd, args) => {
-    const child = spawn(cmd, ['-f', '-c', conf, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(...wrap(cmd, ['-f', '-c', conf, ...args]), { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (b) => (err = (err + b).slice(-4000)));
     child.on('exit', (code) => {
@@ -153,7 +159,7 @@ export async function startRadosgw(dir, options = {}) {
       if (i > 240) throw new Error(`radosgw did not answer on ${endpoint} within 60 s`);
       await sleep(250);
     }
-    const version = spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).stdout.match(
+    const version = spawnSync(...wrap('radosgw', ['--version']), { encoding: 'utf8' }).stdout.match(
       /version (\S+)/,
     )?.[1];
     return {

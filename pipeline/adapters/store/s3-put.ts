@@ -76,8 +76,8 @@ async function currentETag(t: S3Target): Promise<string | undefined> {
  * PUBLISH_CONFLICT.
  *
  * A 412 while the object still has the expected ETag is the server's mistake, not a race: Ceph's
- * radosgw 16 (Debian 12) compares If-Match byte for byte with the ETag it stores, which has no
- * quotes, so the quoted ETag it hands out never matches. Then the write is asked once more with the
+ * radosgw 16 and 18 (Debian 12 and 13) compare If-Match byte for byte with the ETag they store,
+ * which has no quotes, so the quoted ETag they hand out never matches. Then the write is asked once more with the
  * bare ETag, still conditional; a server that refuses that too cannot compare-and-swap, and the
  * error says so instead of reporting a race that retrying would never win.
  */

@@ -1,6 +1,6 @@
-// Compare-and-swap on servers whose If-Match is flawed. Ceph's radosgw 16 (Debian 12) compares the
-// If-Match header byte for byte with the ETag it stores, without quotes, so the quoted ETag that it
-// returns and that S3 clients send back never matches: every compare-and-swap write got 412 and
+// Compare-and-swap on servers whose If-Match is flawed. Ceph's radosgw 16 and 18 (Debian 12 and 13)
+// compare the If-Match header byte for byte with the ETag they store, without quotes, so the quoted
+// ETag they return and that S3 clients send back never matches: every compare-and-swap write got 412 and
 // `updateVersioned` gave up after 8 "races" (seen against a real radosgw, test/helpers/ceph-rgw.mjs).
 // The adapter now asks once more with the bare ETag when the object provably still has the
 // expected one, and names a server that refuses that too instead of reporting a race. Here s3rver's
