@@ -45,7 +45,7 @@ function freePort() {
 }
 
 function run(cmd, args) {
-  const r = spawnSync(...wrap(cmd, args), { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(...wrap(cmd, args), { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
@@ -131,7 +131,7 @@ export async function startRadosgw(dir, options = {}) {
     run('monmaptool', ['--create', '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, '--fsid', fsid, monmap]);
     run('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', monmap]);
     const mon = daemon('ceph-mon', ['-i', 'a']);
-    run('ceph', ['-c', conf, '--connect-timeout', '30', 'osd', 'create']);
+    run('ceph', ['-c', conf, '--connect-timeout', '90', 'osd', 'create']);
     run('ceph-osd', ['-c', conf, '-i', '0', '--mkfs']);
     run('ceph', ['-c', conf, 'osd', 'crush', 'add', 'osd.0', '1', 'root=default']);
     const osd = daemon('ceph-osd', ['-i', '0']);
@@ -156,7 +156,7 @@ export async function startRadosgw(dir, options = {}) {
       } catch {
         // not listening yet
       }
-      if (i > 240) throw new Error(`radosgw did not answer on ${endpoint} within 60 s`);
+      if (i > 480) throw new Error(`radosgw did not answer on ${endpoint} within 120 s`);
       await sleep(250);
     }
     const version = spawnSync(...wrap('radosgw', ['--version']), { encoding: 'utf8' }).stdout.match(
