@@ -3,7 +3,7 @@
 // (test/helpers/ceph-rgw.mjs). Unlike s3rver it needs no shim: it implements If-None-Match and
 // If-Match itself, checks each request's signed payload hash, and completes multipart uploads
 // natively. It is also how the adapter's If-Match fallback was found: radosgw 16 and 18 compare the
-// header with their unquoted ETag byte for byte (s3-if-match.test.ts), and without the fallback the
+// header with their unquoted ETag byte for byte (s3-conflict.test.ts), and without the fallback the
 // contract's compare-and-swap test fails here (seen on both; 18.2.7 run from a trixie chroot with
 // NODEIMG_CEPH_CHROOT).
 import { mkdtemp, rm } from 'node:fs/promises';
