@@ -238,9 +238,10 @@ try {
   );
   const ratio = m / a;
   const mbps = (size / MIB / m).toFixed(0);
-  const floorRatio = median(mine.map((x) => cpuFloor(x.cpu))) / a;
+  const floor = median(mine.map((x) => cpuFloor(x.cpu)));
+  const floorRatio = floor / a;
   console.log(
-    `  CPU floor of the multipart path (not judged): median ${fmt(median(mine.map((x) => cpuFloor(x.cpu))))} s = ${floorRatio.toFixed(2)} x the single PutObject's wall time: ` +
+    `  CPU floor of the multipart path (not judged): median ${fmt(floor)} s = ${floorRatio.toFixed(2)} x the single PutObject's wall time: ` +
       (floorRatio > TARGET
         ? `no scheduling of the parts can reach ${TARGET} on ${CORES} cores shared by client and server`
         : `the target is within what ${CORES} cores allow`),

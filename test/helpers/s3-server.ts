@@ -44,7 +44,7 @@ export async function startS3Server(
   buckets: readonly string[] = ['nodeimg'],
   /** "bucket/key" -> how many conditional writes of it answer 409 ConditionalRequestConflict. */
   conflicts: Readonly<Record<string, number>> = {},
-  /** "bucket/key" -> how If-Match on it misbehaves (s3rver-child.mjs: 'bare-bytes' is radosgw 16's). */
+  /** "bucket/key" -> how If-Match on it misbehaves (s3rver-child.mjs: 'bare-bytes' is radosgw 16/18's). */
   ifMatchQuirks: Readonly<Record<string, 'bare-bytes' | 'refuse'>> = {},
 ): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'nodeimg-s3rver-'));

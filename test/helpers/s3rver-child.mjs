@@ -18,7 +18,7 @@
 // first N conditional writes of that key with 409 (fault injection).
 // `ifMatchQuirks: {"bucket/key": "bare-bytes" | "refuse"}` makes If-Match on that key behave like a
 // flawed server: "bare-bytes" compares the header byte for byte with the unquoted ETag, as Ceph's
-// radosgw 16 does (so the quoted ETag it hands out never matches); "refuse" fails every If-Match.
+// radosgw 16 and 18 do (so the quoted ETag they hand out never matches); "refuse" fails every If-Match.
 //
 // argv[2]: JSON {directory, buckets: string[], conflicts?: {[bucketKey]: number}, ifMatchQuirks?:
 // {[bucketKey]: string}}. Prints one line `{"port":N}` when listening; stops on SIGTERM/SIGINT.
